@@ -1,0 +1,51 @@
+"""actionkit: supporters write to the officials who can end ICE detainer and 287(g) agreements."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: config -> extensions -> celery -> blueprints -> cli."""
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    if test_config is not None:
+        app.testing = bool(test_config.get("TESTING"))
+        if test_config.get("INSTANCE_PATH"):
+            app.instance_path = str(test_config["INSTANCE_PATH"])
+
+    from actionkit import config
+
+    config.load(app, test_config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from actionkit.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+
+    from actionkit.celery_app import celery_init_app
+
+    celery_init_app(app)
+
+    # Import every domain's models so metadata (and Alembic autogenerate) sees all tables.
+    from actionkit.officials import models as _officials_models  # noqa: F401
+    from actionkit.system import models as _system_models  # noqa: F401
+    from actionkit.system import tasks as _system_tasks  # noqa: F401
+
+    from actionkit.system.views import bp as system_bp
+
+    app.register_blueprint(system_bp)
+
+    from actionkit.officials.cli import officials_cli
+
+    app.cli.add_command(officials_cli)
+    return app
+
+
+def _migrations_dir():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

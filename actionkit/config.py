@@ -1,0 +1,124 @@
+"""Configuration: defaults for the embedded mode, overridden only by ACTIONKIT_* environment variables."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; raised at start-up with a readable message."""
+
+
+# Where `flask officials sync` downloads from when no --from path is given.
+DEFAULT_SOURCES = {
+    "congress_legislators": "https://theunitedstates.io/congress-legislators/legislators-current.json",
+    "congress_district_offices": "https://theunitedstates.io/congress-legislators/legislators-district-offices.json",
+    "openstates_csv": "https://data.openstates.org/people/current/{state}.csv",
+    "census_counties": "https://www2.census.gov/geo/docs/reference/codes2020/cou/st{state_fips}_{state}_cou2020.txt",
+    "ice_287g_page": "https://www.ice.gov/identify-and-arrest/287g",
+}
+
+
+def _instance_secret(instance: Path, name: str, nbytes: int = 32) -> str:
+    """Read a generated secret from instance/, creating it on first use (embedded demo only)."""
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill app.config: defaults, then ACTIONKIT_* env vars (or test_config), then derived values."""
+    instance = Path(app.instance_path)
+    cfg = app.config
+    cfg.update(
+        DATABASE_URL=None,
+        SECRET_KEY=None,
+        EMBEDDED=None,
+        CELERY={},
+        MAIL={},
+        SOURCES=dict(DEFAULT_SOURCES),
+        HTTP_TIMEOUT=30,
+        LOG_LEVEL="INFO",
+        WORKER_HEARTBEAT_SECONDS=30,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config is None:
+        cfg.from_prefixed_env("ACTIONKIT")
+    else:
+        cfg.update(test_config)
+
+    embedded = cfg["EMBEDDED"]
+    if embedded is None:
+        embedded = not cfg["DATABASE_URL"]
+    cfg["EMBEDDED"] = bool(embedded)
+
+    db_url = cfg["DATABASE_URL"] or f"sqlite:///{instance / 'actionkit.sqlite'}"
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgres://"):]
+    elif db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+    cfg["SQLALCHEMY_DATABASE_URI"] = db_url
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    if not cfg["SECRET_KEY"]:
+        if not cfg["EMBEDDED"]:
+            raise ConfigError(
+                "ACTIONKIT_SECRET_KEY is required when ACTIONKIT_DATABASE_URL is set (production). "
+                "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        cfg["SECRET_KEY"] = _instance_secret(instance, "secret_key")
+    cfg.setdefault("SESSION_COOKIE_SECURE", not cfg["EMBEDDED"])
+
+    celery = {
+        "broker_url": f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}",
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": 300,
+        "task_soft_time_limit": 240,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": 3600},
+        "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+    }
+    celery.update({k.lower(): v for k, v in (cfg["CELERY"] or {}).items()})
+    if celery.get("task_always_eager") and not app.testing:
+        raise ConfigError("task_always_eager is for unit tests only; remove ACTIONKIT_CELERY__task_always_eager")
+    cfg["CELERY"] = celery
+
+    mail = {
+        "backend": "file",
+        "outbox": str(instance / "outbox"),
+        "from_address": "letters@actionkit.localhost",
+        "smtp_host": "localhost",
+        "smtp_port": 25,
+        "smtp_username": None,
+        "smtp_password": None,
+        "smtp_starttls": False,
+        "smtp_ssl": False,
+        "smtp_timeout": 30,
+    }
+    mail.update({k.lower(): v for k, v in (cfg["MAIL"] or {}).items()})
+    if mail["backend"] not in {"file", "smtp"}:
+        raise ConfigError(f"ACTIONKIT_MAIL__backend must be 'file' or 'smtp', not {mail['backend']!r}")
+    cfg["MAIL"] = mail
+
+    sources = dict(DEFAULT_SOURCES)
+    sources.update({k.lower(): v for k, v in (cfg["SOURCES"] or {}).items()})
+    cfg["SOURCES"] = sources
+
+    if cfg["EMBEDDED"]:
+        instance.mkdir(parents=True, exist_ok=True)

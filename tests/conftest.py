@@ -1,0 +1,118 @@
+"""Shared fixtures: an app on a freshly migrated database per test (SQLite file copy, or a private
+PostgreSQL database truncated after each test when ACTIONKIT_TEST_DATABASE_URL is set)."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from actionkit import create_app
+from actionkit.extensions import db
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("ACTIONKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
+PG_URL = os.environ.get("ACTIONKIT_TEST_DATABASE_URL")
+BROKER_URL = os.environ.get("ACTIONKIT_TEST_BROKER_URL")
+ON_CI = bool(os.environ.get("CI"))
+
+
+def missing_service(what: str) -> None:
+    """On CI a missing service is a failure; on a developer's machine the test is skipped."""
+    if ON_CI:
+        pytest.fail(f"{what} is required on CI but is not available")
+    pytest.skip(f"{what} not available")
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_config(url, instance))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _config(url: str, instance: Path, **extra: object) -> dict[str, object]:
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg: dict[str, object] = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": url,
+        "EMBEDDED": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "WTF_CSRF_ENABLED": False,
+        "CELERY": {"broker_url": BROKER_URL or f"sqla+sqlite:///{instance / 'broker.sqlite'}"},
+        "MAIL": {"backend": "file", "outbox": str(instance / "outbox")},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    cfg.update(extra)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Build the schema once per session with `flask db upgrade`; yield the URL (or SQLite template path)."""
+    instance = tmp_path_factory.mktemp("migrate-instance")
+    if PG_URL:
+        base = sa.make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        name = f"actionkit_test_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.OperationalError:
+            missing_service(f"PostgreSQL at {base.render_as_string(hide_password=True)}")
+        url = base.set(database=name).render_as_string(hide_password=False)
+        _migrate(url, instance)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        template = instance / "template.sqlite"
+        _migrate(f"sqlite:///{template}", instance)
+        yield str(template)
+
+
+@pytest.fixture
+def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    if PG_URL:
+        url = migrated_database
+    else:
+        target = tmp_path / "actionkit.sqlite"
+        shutil.copyfile(migrated_database, target)
+        url = f"sqlite:///{target}"
+    app = create_app(_config(url, instance))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if PG_URL:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real public data in ../shared/data (read there, never copied into the repo)."""
+    if not SHARED_DATA.is_dir():
+        missing_service(f"shared data folder {SHARED_DATA}")
+    return SHARED_DATA
