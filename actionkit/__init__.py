@@ -9,7 +9,8 @@ from flask import Flask
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: config -> extensions -> celery -> blueprints -> cli."""
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates",
+                static_folder="static")
     if test_config is not None:
         app.testing = bool(test_config.get("TESTING"))
         if test_config.get("INSTANCE_PATH"):
@@ -20,24 +21,46 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.load(app, test_config)
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from actionkit.extensions import csrf, db, migrate
+    from actionkit.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+
+    from actionkit.privacy import crypto
+
+    crypto.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from actionkit import i18n, security
+
+    i18n.init_app(app)
+    security.init_app(app)
 
     from actionkit.celery_app import celery_init_app
 
     celery_init_app(app)
 
     # Import every domain's models so metadata (and Alembic autogenerate) sees all tables.
+    from actionkit.campaigns import models as _campaigns_models  # noqa: F401
+    from actionkit.delivery import models as _delivery_models  # noqa: F401
+    from actionkit.letters import models as _letters_models  # noqa: F401
     from actionkit.officials import models as _officials_models  # noqa: F401
     from actionkit.system import models as _system_models  # noqa: F401
     from actionkit.system import tasks as _system_tasks  # noqa: F401
 
+    from actionkit.campaigns.views import bp as campaigns_bp
+    from actionkit.delivery.views import bp as delivery_bp
+    from actionkit.letters.views import bp as letters_bp
+    from actionkit.officials.views import bp as officials_bp
+    from actionkit.privacy.views import bp as privacy_bp
+    from actionkit.staff.views import bp as staff_bp
+    from actionkit.stats.views import bp as stats_bp
     from actionkit.system.views import bp as system_bp
 
-    app.register_blueprint(system_bp)
+    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp):
+        app.register_blueprint(bp)
 
     from actionkit.officials.cli import officials_cli
 

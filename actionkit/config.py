@@ -32,6 +32,18 @@ def _instance_secret(instance: Path, name: str, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
+def _instance_fernet_key(instance: Path) -> str:
+    """The embedded demo's encryption key, generated once under instance/."""
+    path = instance / "encryption_key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     """Fill app.config: defaults, then ACTIONKIT_* env vars (or test_config), then derived values."""
     instance = Path(app.instance_path)
@@ -42,6 +54,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         EMBEDDED=None,
         CELERY={},
         MAIL={},
+        GEOCODER={},
         SOURCES=dict(DEFAULT_SOURCES),
         HTTP_TIMEOUT=30,
         LOG_LEVEL="INFO",
@@ -77,6 +90,21 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg["SECRET_KEY"] = _instance_secret(instance, "secret_key")
     cfg.setdefault("SESSION_COOKIE_SECURE", not cfg["EMBEDDED"])
 
+    # Personal data at rest: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key.
+    keys = cfg.get("ENCRYPTION_KEYS") or cfg.get("ENCRYPTION_KEY")
+    if not keys:
+        if not cfg["EMBEDDED"]:
+            raise ConfigError(
+                "ACTIONKIT_ENCRYPTION_KEY is required in production. Generate one with: python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        keys = _instance_fernet_key(instance)
+    cfg["ENCRYPTION_KEYS"] = [k.strip() for k in keys.split(",")] if isinstance(keys, str) else list(keys)
+    if not cfg.get("HMAC_KEY"):
+        if not cfg["EMBEDDED"]:
+            raise ConfigError("ACTIONKIT_HMAC_KEY is required in production (any long random string).")
+        cfg["HMAC_KEY"] = _instance_secret(instance, "hmac_key")
+
     celery = {
         "broker_url": f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}",
         "result_backend": None,
@@ -89,15 +117,21 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         "task_time_limit": 300,
         "task_soft_time_limit": 240,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": 3600},
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }
     celery.update({k.lower(): v for k, v in (cfg["CELERY"] or {}).items()})
+    if str(celery["broker_url"]).startswith(("redis://", "rediss://")):
+        # Unacked tasks are redelivered after this; keep it above task_time_limit (the SQL broker has none).
+        celery.setdefault("broker_transport_options", {"visibility_timeout": 3600})
     if celery.get("task_always_eager") and not app.testing:
         raise ConfigError("task_always_eager is for unit tests only; remove ACTIONKIT_CELERY__task_always_eager")
     cfg["CELERY"] = celery
+    # Rate-limit counters: shared Redis when the broker is Redis (several web processes), else in-process.
+    if not cfg.get("RATELIMIT_STORAGE_URI"):
+        broker = str(celery["broker_url"])
+        cfg["RATELIMIT_STORAGE_URI"] = broker if broker.startswith(("redis://", "rediss://")) else "memory://"
 
     mail = {
         "backend": "file",
@@ -115,6 +149,31 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if mail["backend"] not in {"file", "smtp"}:
         raise ConfigError(f"ACTIONKIT_MAIL__backend must be 'file' or 'smtp', not {mail['backend']!r}")
     cfg["MAIL"] = mail
+
+    # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
+    # each Congress and map year, so responses are matched by suffix and a renamed layer degrades to the
+    # ZIP fallback for that level (with a logged warning) until this setting is updated.
+    geocoder = {
+        "backend": "census",
+        "census_url": "https://geocoding.geo.census.gov/geocoder",
+        "benchmark": "Public_AR_Current",
+        "vintage": "Current_Current",
+        "layers": "Counties,119th Congressional Districts,2024 State Legislative Districts - Upper,"
+                  "2024 State Legislative Districts - Lower",
+        "connect_timeout": 3.0,
+        "read_timeout": 10.0,
+        "retries": 2,
+        "backoff": 0.5,
+        "total_timeout": 15.0,
+        "breaker_failures": 5,
+        "breaker_reset_seconds": 60.0,
+        "cache_days": 30,
+        "boundary_tolerance_m": 750.0,
+    }
+    geocoder.update({k.lower(): v for k, v in (cfg["GEOCODER"] or {}).items()})
+    if geocoder["backend"] not in {"census", "none"}:
+        raise ConfigError(f"ACTIONKIT_GEOCODER__backend must be 'census' or 'none', not {geocoder['backend']!r}")
+    cfg["GEOCODER"] = geocoder
 
     sources = dict(DEFAULT_SOURCES)
     sources.update({k.lower(): v for k, v in (cfg["SOURCES"] or {}).items()})

@@ -1,5 +1,5 @@
 """Entry point for `celery -A actionkit.worker worker` and `celery -A actionkit.worker beat`."""
 from actionkit import create_app
 
-app = create_app()
-celery = app.extensions["celery"]
+flask_app = create_app()
+celery = flask_app.extensions["celery"]

@@ -20,6 +20,13 @@ SHARED_DATA = Path(os.environ.get("ACTIONKIT_SHARED_DATA", REPO.parent / "shared
 PG_URL = os.environ.get("ACTIONKIT_TEST_DATABASE_URL")
 BROKER_URL = os.environ.get("ACTIONKIT_TEST_BROKER_URL")
 ON_CI = bool(os.environ.get("CI"))
+# A private queue per test session, so concurrent runs sharing one Redis never consume each other's tasks.
+QUEUE = f"actionkit-test-{uuid.uuid4().hex[:8]}"
+# Fixed per session so a worker process can decrypt what the test process wrote.
+from cryptography.fernet import Fernet  # noqa: E402
+
+ENCRYPTION_KEY = Fernet.generate_key().decode()
+HMAC_KEY = uuid.uuid4().hex
 
 
 def missing_service(what: str) -> None:
@@ -46,8 +53,13 @@ def _config(url: str, instance: Path, **extra: object) -> dict[str, object]:
         "DATABASE_URL": url,
         "EMBEDDED": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "HMAC_KEY": HMAC_KEY,
         "WTF_CSRF_ENABLED": False,
-        "CELERY": {"broker_url": BROKER_URL or f"sqla+sqlite:///{instance / 'broker.sqlite'}"},
+        "CELERY": {
+            "broker_url": BROKER_URL or f"sqla+sqlite:///{instance / 'broker.sqlite'}",
+            "task_default_queue": QUEUE,
+        },
         "MAIL": {"backend": "file", "outbox": str(instance / "outbox")},
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
@@ -116,3 +128,50 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         missing_service(f"shared data folder {SHARED_DATA}")
     return SHARED_DATA
+
+
+def worker_environment(app: Flask) -> dict[str, str]:
+    """ACTIONKIT_* variables that make a separate worker process use this test app's database and broker."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACTIONKIT_")}
+    env.update({
+        "ACTIONKIT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "ACTIONKIT_EMBEDDED": "true",
+        "ACTIONKIT_SECRET_KEY": app.config["SECRET_KEY"],
+        "ACTIONKIT_ENCRYPTION_KEY": ",".join(app.config["ENCRYPTION_KEYS"]),
+        "ACTIONKIT_HMAC_KEY": app.config["HMAC_KEY"],
+        "ACTIONKIT_CELERY__broker_url": app.config["CELERY"]["broker_url"],
+        "ACTIONKIT_CELERY__task_default_queue": app.config["CELERY"]["task_default_queue"],
+        "ACTIONKIT_MAIL": json.dumps(app.config["MAIL"]),
+    })
+    return env
+
+
+@pytest.fixture
+def worker_process(app: Flask, tmp_path: Path) -> Iterator[object]:
+    """A real `celery -A actionkit.worker worker` process on this test's database and broker."""
+    import signal
+    import subprocess
+    import sys
+
+    log = (tmp_path / "worker.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO",
+         "--concurrency=1", "--pool=prefork", "-Q", app.config["CELERY"]["task_default_queue"],
+         "--hostname", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip"],
+        cwd=REPO, env=worker_environment(app), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    proc.log_path = tmp_path / "worker.log"  # type: ignore[attr-defined]
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()

@@ -1,0 +1,96 @@
+"""Campaigns: what supporters are asked to do, who they write to, and the letter templates."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Optional
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from actionkit.db import TimestampMixin, str_enum
+from actionkit.extensions import db
+from actionkit.officials.models import OfficeType
+
+LANGUAGES = ("en", "es")
+
+
+class CampaignStatus(str, enum.Enum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class Personalisation(str, enum.Enum):
+    LOCKED = "locked"  # the letter is sent as written by staff
+    PARAGRAPH = "paragraph"  # the supporter may add a personal paragraph
+    EDITABLE = "editable"  # the supporter may rewrite the body
+
+
+class Campaign(TimestampMixin, db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    state: Mapped[str] = mapped_column(String(2))  # lower-case postal code of the campaign's state
+    status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus), default=CampaignStatus.DRAFT,
+                                                   index=True)
+    personalisation: Mapped[Personalisation] = mapped_column(str_enum(Personalisation),
+                                                             default=Personalisation.PARAGRAPH)
+    target_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # OfficeType values
+    letter_language: Mapped[str] = mapped_column(String(8), default="en")  # language officials receive
+    goal: Mapped[Optional[int]] = mapped_column(Integer)
+    starts_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    texts: Mapped[list["CampaignText"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
+                                                       order_by="CampaignText.lang")
+    templates: Mapped[list["LetterTemplate"]] = relationship(back_populates="campaign",
+                                                             cascade="all, delete-orphan",
+                                                             order_by="(LetterTemplate.office_type, LetterTemplate.lang)")
+
+    @property
+    def office_types(self) -> list[OfficeType]:
+        return [OfficeType(t) for t in self.target_types]
+
+    def text(self, lang: str) -> "CampaignText":
+        """The campaign's text in lang, falling back to English, then to any language."""
+        by_lang = {t.lang: t for t in self.texts}
+        return by_lang.get(lang) or by_lang.get("en") or next(iter(by_lang.values()))
+
+    def template(self, office_type: OfficeType | str, lang: str) -> Optional["LetterTemplate"]:
+        kind = OfficeType(office_type).value
+        by_key = {(t.office_type, t.lang): t for t in self.templates}
+        return by_key.get((kind, lang)) or by_key.get((kind, "en"))
+
+
+class CampaignText(db.Model):
+    """Title, summary and body of a campaign in one language."""
+
+    __tablename__ = "campaign_texts"
+    __table_args__ = (UniqueConstraint("campaign_id", "lang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+
+    campaign: Mapped[Campaign] = relationship(back_populates="texts")
+
+
+class LetterTemplate(TimestampMixin, db.Model):
+    """Subject and body (sandboxed Jinja) for one office type in one language."""
+
+    __tablename__ = "letter_templates"
+    __table_args__ = (UniqueConstraint("campaign_id", "office_type", "lang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    office_type: Mapped[str] = mapped_column(String(32))  # OfficeType value
+    lang: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="templates")

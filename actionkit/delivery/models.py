@@ -1,0 +1,57 @@
+"""The delivery outbox: one row per letter, written in the same transaction as the letter."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from actionkit.db import TimestampMixin, str_enum, utcnow
+from actionkit.extensions import db
+
+if TYPE_CHECKING:
+    from actionkit.letters.models import Letter
+
+
+class Channel(str, enum.Enum):
+    EMAIL = "email"
+    PRINT = "print"
+    CWC = "cwc"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(str, enum.Enum):
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a task until lease_expires_at
+    SENT = "sent"
+    FAILED = "failed"  # permanent error; staff may retry
+    DEAD = "dead"  # too many attempts or too old; staff may retry
+    HELD = "held"  # held for review (e.g. no usable channel, or target awaiting a match)
+
+
+FINAL_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+
+
+class Delivery(TimestampMixin, db.Model):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_deliveries_destination_sent", "destination", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id"), unique=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), index=True)
+    destination: Mapped[Optional[str]] = mapped_column(String(255))  # official's address/endpoint (public)
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[Optional[str]] = mapped_column(Text)  # classified reason, never personal data
+    provider_ref: Mapped[Optional[str]] = mapped_column(String(255))  # Message-ID, batch id, CWC id
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    final_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    letter: Mapped["Letter"] = relationship(back_populates="delivery")

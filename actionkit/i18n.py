@@ -1,0 +1,31 @@
+"""Language choice for supporter pages: ?lang= in the URL, else the browser's Accept-Language."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+LANGUAGES = ("en", "es")
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def select_locale() -> str:
+    lang = getattr(g, "lang", None)
+    if lang in LANGUAGES:
+        return lang
+    asked = request.args.get("lang") or (request.view_args or {}).get("lang") or request.form.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def init_app(app: Flask) -> None:
+    from actionkit.extensions import babel
+
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _languages() -> dict[str, object]:
+        from flask_babel import get_locale
+
+        return {"languages": LANGUAGE_NAMES, "current_lang": str(get_locale() or "en")}

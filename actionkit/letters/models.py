@@ -1,0 +1,100 @@
+"""Supporters, their actions on a campaign, and the letters written for each official.
+
+Personal data is encrypted at rest (EncryptedText) and emails are found by keyed hash; county and
+districts stay in clear for stats. Street address and phone are purged after delivery + retention.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Optional
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from actionkit.campaigns.models import Campaign
+from actionkit.db import TimestampMixin, str_enum
+from actionkit.extensions import db
+from actionkit.officials.models import Division, Office, Official
+from actionkit.privacy.crypto import EncryptedText
+
+
+class Supporter(TimestampMixin, db.Model):
+    """A person who acted, found again by the HMAC of their email; nothing identifying in clear."""
+
+    __tablename__ = "supporters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[Optional[str]] = mapped_column(EncryptedText)  # None once deleted at their request
+    first_name: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    last_name: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    opt_in: Mapped[bool] = mapped_column(Boolean, default=False)  # may the organisation write again
+    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    actions: Mapped[list["Action"]] = relationship(back_populates="supporter")
+
+
+class MatchAccuracy(str, enum.Enum):
+    ROOFTOP = "rooftop"
+    STREET = "street"
+    ZIP = "zip"
+    POINT = "point"
+    NONE = "none"
+
+
+class Action(TimestampMixin, db.Model):
+    """One supporter's signature on one campaign: the address it was matched from and the letters it sent."""
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "supporter_id"),
+        Index("ix_actions_campaign_created", "campaign_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC of the thank-you page token
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    # Address, encrypted; purged (set to None) once every delivery is final and retention has passed.
+    street: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    city: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    zip: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    phone: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    address_purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # Kept in clear for stats: the county and the districts the address matched.
+    state: Mapped[str] = mapped_column(String(2))
+    county_id: Mapped[Optional[int]] = mapped_column(ForeignKey("divisions.id"), index=True)
+    division_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # OCD ids
+    accuracy: Mapped[MatchAccuracy] = mapped_column(str_enum(MatchAccuracy), default=MatchAccuracy.NONE)
+    pending_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # office types awaiting a match
+    is_returning: Mapped[bool] = mapped_column(Boolean, default=False)  # supporter had acted before
+
+    campaign: Mapped[Campaign] = relationship()
+    supporter: Mapped[Supporter] = relationship(back_populates="actions")
+    county: Mapped[Optional[Division]] = relationship()
+    letters: Mapped[list["Letter"]] = relationship(back_populates="action", order_by="Letter.id")
+
+
+class Letter(TimestampMixin, db.Model):
+    """The text sent to one office for one action, as rendered at signing (never re-rendered)."""
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("action_id", "office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    official_id: Mapped[Optional[int]] = mapped_column(ForeignKey("officials.id"), index=True)
+    office_type: Mapped[str] = mapped_column(String(32), index=True)  # denormalised for stats
+    addressed_to: Mapped[str] = mapped_column(String(255))  # the name as addressed, kept through changes
+    office_title: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(EncryptedText)
+    body: Mapped[str] = mapped_column(EncryptedText)
+
+    action: Mapped[Action] = relationship(back_populates="letters")
+    office: Mapped[Office] = relationship()
+    official: Mapped[Optional[Official]] = relationship()
+    delivery: Mapped[Optional["Delivery"]] = relationship(back_populates="letter", uselist=False)  # noqa: F821
