@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.delivery import models as _delivery_models  # noqa: F401
     from actionkit.letters import models as _letters_models  # noqa: F401
     from actionkit.officials import models as _officials_models  # noqa: F401
+    from actionkit.staff import models as _staff_models  # noqa: F401
     from actionkit.system import models as _system_models  # noqa: F401
     from actionkit.system import tasks as _system_tasks  # noqa: F401
 
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.delivery.views import bp as delivery_bp
     from actionkit.letters.views import bp as letters_bp
     from actionkit.officials.views import bp as officials_bp
+    from actionkit.staff import auth as _staff_auth  # noqa: F401  (registers the user loader)
     from actionkit.privacy.views import bp as privacy_bp
     from actionkit.staff.views import bp as staff_bp
     from actionkit.stats.views import bp as stats_bp

@@ -22,3 +22,6 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=_client_key, default_limits=[])
 babel = Babel()
+
+login_manager.login_view = "staff.login"
+login_manager.session_protection = "strong"
