@@ -19,6 +19,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit import config
 
     config.load(app, test_config)
+    if app.config["PROXY_FIX_HOPS"]:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* so rate limits key on the real client.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     from actionkit.extensions import csrf, db, limiter, login_manager, migrate

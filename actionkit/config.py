@@ -62,11 +62,19 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=None,
+        PROXY_FIX_HOPS=0,
+        SQLALCHEMY_ENGINE_OPTIONS={},
     )
     if test_config is None:
         cfg.from_prefixed_env("ACTIONKIT")
     else:
         cfg.update(test_config)
+
+    # from_prefixed_env parses JSON-looking values: an all-digit secret would arrive as an int.
+    for key in ("SECRET_KEY", "HMAC_KEY", "ENCRYPTION_KEY", "ENCRYPTION_KEYS"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], (str, list)):
+            cfg[key] = str(cfg[key])
 
     embedded = cfg["EMBEDDED"]
     if embedded is None:
@@ -79,7 +87,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     elif db_url.startswith("postgresql://"):
         db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
     cfg["SQLALCHEMY_DATABASE_URI"] = db_url
-    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **(cfg["SQLALCHEMY_ENGINE_OPTIONS"] or {})}
 
     if not cfg["SECRET_KEY"]:
         if not cfg["EMBEDDED"]:
@@ -88,7 +96,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
                 "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         cfg["SECRET_KEY"] = _instance_secret(instance, "secret_key")
-    cfg.setdefault("SESSION_COOKIE_SECURE", not cfg["EMBEDDED"])
+    if cfg["SESSION_COOKIE_SECURE"] is None:
+        cfg["SESSION_COOKIE_SECURE"] = not cfg["EMBEDDED"]
 
     # Personal data at rest: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key.
     keys = cfg.get("ENCRYPTION_KEYS") or cfg.get("ENCRYPTION_KEY")
@@ -148,6 +157,11 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     mail.update({k.lower(): v for k, v in (cfg["MAIL"] or {}).items()})
     if mail["backend"] not in {"file", "smtp"}:
         raise ConfigError(f"ACTIONKIT_MAIL__backend must be 'file' or 'smtp', not {mail['backend']!r}")
+    for key in ("smtp_username", "smtp_password"):
+        mail[key] = str(mail[key]) if mail[key] not in (None, "") else None
+    if not cfg["EMBEDDED"] and mail["from_address"].endswith(".localhost"):
+        raise ConfigError("ACTIONKIT_MAIL__from_address is required in production: an address on your own "
+                          "domain (letters to officials are sent From it).")
     cfg["MAIL"] = mail
 
     # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
