@@ -65,8 +65,10 @@ def sync_command(state: str, from_path: Path | None, as_of: dt.datetime | None, 
         from actionkit.officials.download import fetch_sources
 
         with tempfile.TemporaryDirectory(prefix="actionkit-sync-") as tmp:
-            root = fetch_sources(current_app.config["SOURCES"], code, Path(tmp), echo=click.echo)
+            root, failures = fetch_sources(current_app.config["SOURCES"], code, Path(tmp), echo=click.echo,
+                                           timeout=current_app.config["HTTP_TIMEOUT"])
             reports, errors = run_sync(root, code, as_of_date, progress=_click_progress, echo=click.echo)
+            errors = failures + errors
     else:
         reports, errors = run_sync(from_path.resolve(), code, as_of_date, progress=_click_progress,
                                    echo=click.echo)
@@ -121,3 +123,46 @@ def export_command(state: str, output: Path) -> None:
     code = services.state_code(state)
     counts = snapshot.export(code, output)
     click.echo(f"exported {code.upper()} to {output}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+from actionkit.officials.models import OfficeType  # noqa: E402  (used by the match command below)
+
+
+@officials_cli.command("match")
+@click.argument("address")
+@click.option("--levels", default=",".join(t.value for t in OfficeType), show_default=True,
+              help="Comma-separated office types to find seats for.")
+@click.option("--state", default="MS", show_default=True, help="The campaign's state.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def match_command(address: str, levels: str, state: str, as_json: bool) -> None:
+    """Match an address to its districts, offices and current holders, with the accuracy and source."""
+    from actionkit.officials import matching
+
+    try:
+        wanted = [OfficeType(v.strip()) for v in levels.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"use a comma list of {', '.join(t.value for t in OfficeType)}",
+                                 param_hint="--levels") from None
+    try:
+        result = matching.match(address, wanted, state=services.state_code(state))
+    except matching.AddressError as exc:
+        raise click.ClickException(f"{exc} [{exc.code}]") from None
+    db.session.commit()  # the cache row, if any
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    click.echo(f"accuracy: {result.accuracy.value}   source: {result.source}"
+               + ("   (supporter must confirm)" if result.needs_confirmation else ""))
+    for kind, division in result.divisions.items():
+        click.echo(f"  {kind.value:<5} {division.name}  [{division.ocd_id}]  GEOID {division.geoid or '-'}")
+    for kind, options in result.candidates.items():
+        click.echo(f"  {kind.value:<5} one of: " + " | ".join(d.name for d in options))
+    for address_option in result.address_candidates:
+        click.echo(f"  address option: {address_option}")
+    if result.pending:
+        click.echo("pending (resolved later): " + ", ".join(sorted(p.value for p in result.pending)))
+    for office, holder in result.holders():
+        who = f"{holder.name}" + (f" ({holder.party})" if holder.party else "") if holder else "(vacant or unknown)"
+        click.echo(f"  {office.title}: {who}")
+    for code in result.warnings:
+        click.echo(f"note {code}: {matching.message(code)}")

@@ -243,7 +243,7 @@ def apply_office(rec: OfficeRecord, source: str, as_of: dt.date | None, report: 
         if changed:
             holder.as_of = as_of
             what.append(f"{holder.name}: " + ", ".join(f"{c} changed" for c in changed))
-    what += [f"{c} changed" for c in office_changes if not created]
+    what += [f"{c} changed" for c in office_changes if not created and f"{c} changed" not in " ".join(what)]
 
     if created:
         report.created += 1

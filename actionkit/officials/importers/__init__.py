@@ -43,9 +43,9 @@ class ImportContext:
 
 def _modules() -> list[ModuleType]:
     from actionkit.officials.importers import (
-        boundaries, congress, counties, ice287g, openstates, sheriffs, zips,
+        boundaries, congress, counties, ice287g, openstates, sheriffs, snapshot, zips,
     )
-    mods = [counties, congress, openstates, sheriffs, ice287g, boundaries, zips]
+    mods = [snapshot, counties, congress, openstates, sheriffs, ice287g, boundaries, zips]
     return sorted(mods, key=lambda m: m.ORDER)
 
 
@@ -77,6 +77,9 @@ def discover(root: Path) -> list[tuple[ModuleType, Path]]:
         return [(mod, root)]
     if not root.is_dir():
         raise SourceError("no such file or folder", path=str(root))
+    own = detect(root)  # e.g. --from openstates-ms/legislature: the folder itself is one source
+    if own is not None:
+        return [(own, root)]
     found: list[tuple[ModuleType, Path]] = []
     claimed_dirs: list[Path] = []
     for path in sorted(root.rglob("*")):
