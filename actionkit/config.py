@@ -54,6 +54,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         EMBEDDED=None,
         CELERY={},
         MAIL={},
+        DELIVERY={},
         GEOCODER={},
         SOURCES=dict(DEFAULT_SOURCES),
         HTTP_TIMEOUT=30,
@@ -163,6 +164,35 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         raise ConfigError("ACTIONKIT_MAIL__from_address is required in production: an address on your own "
                           "domain (letters to officials are sent From it).")
     cfg["MAIL"] = mail
+
+    # The delivery outbox: retry schedule, dead-lettering, leases, pacing and the sweeper (see delivery/services).
+    delivery = {
+        "max_attempts": 10,  # after this many failed attempts a delivery is dead
+        "deadline_hours": 48,  # ... or once this long has passed since its first attempt
+        "backoff_base_seconds": 60,  # retry n waits a random time in [0, min(cap, base * 2**(n-1))]
+        "backoff_cap_seconds": 21600,
+        "lease_seconds": 360,  # a claimed row is re-sent after this; must exceed CELERY task_time_limit
+        "per_destination_per_hour": 30,  # most emails one inbox receives per hour; 0 turns pacing off
+        "sweep_seconds": 60,  # how often beat runs delivery.sweep
+        "sweep_batch": 500,
+        "requeue_after_seconds": 120,  # a published task not yet claimed after this is published again
+        "publish_timeout": 2.0,  # seconds to wait for the broker when publishing; then the sweeper takes over
+        "print_output": str(instance / "print-batches"),
+        "print_font": None,  # path to a TrueType font for print batches; None = built-in Helvetica (Latin-1)
+    }
+    delivery.update({k.lower(): v for k, v in (cfg.get("DELIVERY") or {}).items()})
+    for key in ("max_attempts", "deadline_hours", "backoff_base_seconds", "backoff_cap_seconds", "lease_seconds",
+                "per_destination_per_hour", "sweep_seconds", "sweep_batch", "requeue_after_seconds",
+                "publish_timeout"):
+        if not isinstance(delivery[key], (int, float)) or delivery[key] < 0:
+            raise ConfigError(f"ACTIONKIT_DELIVERY__{key} must be a number >= 0, not {delivery[key]!r}")
+    if delivery["lease_seconds"] <= float(celery.get("task_time_limit") or 0):
+        raise ConfigError("ACTIONKIT_DELIVERY__lease_seconds must be greater than ACTIONKIT_CELERY__task_time_limit, "
+                          "or a slow send could lose its row to a second worker and be sent twice")
+    visibility = (celery.get("broker_transport_options") or {}).get("visibility_timeout")
+    if visibility is not None and float(celery.get("task_time_limit") or 0) >= float(visibility):
+        raise ConfigError("ACTIONKIT_CELERY__task_time_limit must be below the broker visibility_timeout")
+    cfg["DELIVERY"] = delivery
 
     # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
     # each Congress and map year, so responses are matched by suffix and a renamed layer degrades to the

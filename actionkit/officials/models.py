@@ -205,3 +205,18 @@ class SyncRun(db.Model):
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     changes: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class GeocodeCacheEntry(db.Model):
+    """Districts found for one normalised address. Keyed by an HMAC of the address (SECRET_KEY), so the
+    table holds no street address and no coordinates, only public district ids; rows expire."""
+
+    __tablename__ = "geocode_cache_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # hex HMAC-SHA256
+    divisions: Mapped[dict] = mapped_column(JSON)  # {"county": {"geoid": "28049", "name": "Hinds County"}, ...}
+    accuracy: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
