@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from actionkit.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -73,6 +74,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.officials.cli import officials_cli
 
     app.cli.add_command(officials_cli)
+    from actionkit.stats.cli import stats_cli; app.cli.add_command(stats_cli)  # noqa: E702  (+ stats.refresh task)
+    from actionkit.staff.cli import staff_cli; app.cli.add_command(staff_cli)  # noqa: E702
+
+    from actionkit.campaigns.cli import campaigns_cli
+
+    app.cli.add_command(campaigns_cli)
+
+    from actionkit.delivery.cli import delivery_cli
+
+    app.cli.add_command(delivery_cli)  # also registers the delivery.send / delivery.sweep tasks
     return app
 
 

@@ -20,8 +20,20 @@ def celery_init_app(app: Flask) -> Celery:
             "task": "system.heartbeat",
             "schedule": float(app.config["WORKER_HEARTBEAT_SECONDS"]),
         },
+        "delivery.sweep": {
+            "task": "delivery.sweep",
+            "schedule": float(app.config["DELIVERY"]["sweep_seconds"]),
+            "options": {"expires": float(app.config["DELIVERY"]["sweep_seconds"])},  # no pile-up while down
+        },
         **celery.conf.get("beat_schedule", {}),
     }
+    if str(app.config["CELERY"]["broker_url"]).startswith("sqla+"):
+        # The embedded SQL broker is polled: after every late-acked task the worker sleeps polling_interval
+        # before fetching the next message, and kombu's 1 s default caps each pool process at ~1 task/s.
+        # (kombu passes transport_options to create_engine for this transport, so it cannot be set there.)
+        from kombu.transport import sqlalchemy as sql_transport
+
+        sql_transport.Transport.polling_interval = 0.05
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -65,6 +65,13 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=None,
         PROXY_FIX_HOPS=0,
+        PUBLIC_URL=None,
+        RETENTION_DAYS=30,
+        PENDING_MAX_AGE_DAYS=7,
+        PUBLIC_RATE_LIMIT="10/minute;50/hour",
+        STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
+        STAFF_SESSION_HOURS=12,
+        PASSWORD_HASH={},
         SQLALCHEMY_ENGINE_OPTIONS={},
     )
     if test_config is None:
@@ -97,6 +104,14 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
                 "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         cfg["SECRET_KEY"] = _instance_secret(instance, "secret_key")
+    cfg["PASSWORD_HASH"] = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1,
+                            **{k.lower(): v for k, v in (cfg["PASSWORD_HASH"] or {}).items()}}
+    if not cfg["PUBLIC_URL"]:
+        if not cfg["EMBEDDED"]:
+            raise ConfigError("ACTIONKIT_PUBLIC_URL is required in production: the https:// address supporters "
+                              "use, for links in confirmation emails and share links.")
+    else:
+        cfg["PUBLIC_URL"] = str(cfg["PUBLIC_URL"]).rstrip("/")
     if cfg["SESSION_COOKIE_SECURE"] is None:
         cfg["SESSION_COOKIE_SECURE"] = not cfg["EMBEDDED"]
 

@@ -1,4 +1,7 @@
-"""`make demo`'s last step: run the web server, a Celery worker and beat together; Ctrl-C stops all three."""
+"""`make demo`'s last step: run the web server, a Celery worker and beat together; Ctrl-C stops all three.
+
+With no ACTIONKIT_GEOCODER__census_url set, it also runs the fake Census geocoder (recorded-format responses,
+tests/data/census) so the demo works offline; `make demo GEOCODER=live` uses the real Census service."""
 from __future__ import annotations
 
 import argparse
@@ -13,9 +16,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="5000")
+    parser.add_argument("--geocoder", choices=("fake", "live"), default="fake")
+    parser.add_argument("--geocoder-port", default="8089")
     args = parser.parse_args(argv)
     py = sys.executable
-    commands = {
+    commands: dict[str, list[str]] = {}
+    if args.geocoder == "fake" and not os.environ.get("ACTIONKIT_GEOCODER__census_url"):
+        commands["geocoder"] = [py, "-m", "actionkit.officials.fake_geocoder", "--port", str(args.geocoder_port)]
+        os.environ["ACTIONKIT_GEOCODER__census_url"] = f"http://127.0.0.1:{args.geocoder_port}/geocoder"
+    commands |= {
         "web": [py, "-m", "flask", "--app", "actionkit", "run", "--host", args.host, "--port", str(args.port)],
         "worker": [py, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO", "--concurrency=2"],
         "beat": [py, "-m", "celery", "-A", "actionkit.worker", "beat", "--loglevel=INFO"],
@@ -31,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     for name, cmd in commands.items():
         procs[name] = subprocess.Popen(cmd, start_new_session=True)
-    print(f"actionkit demo: http://{args.host}:{args.port}/healthz  (Ctrl-C stops web, worker and beat)",
+    print(f"actionkit demo: http://{args.host}:{args.port}/healthz  (Ctrl-C stops them all)",
           flush=True)
     exit_code = 0
     while not stopping:

@@ -53,5 +53,22 @@ class Delivery(TimestampMixin, db.Model):
     provider_ref: Mapped[Optional[str]] = mapped_column(String(255))  # Message-ID, batch id, CWC id
     sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     final_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # When the sweeper last published a task for the row (cleared by the claim): stops it re-publishing a
+    # row whose task is still waiting in the queue.
+    queued_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # Start of the dead-letter deadline: set by the first claim, cleared when staff retry.
+    first_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
     letter: Mapped["Letter"] = relationship(back_populates="delivery")
+
+
+class PrintBatch(TimestampMixin, db.Model):
+    """One PDF of an office's pending letters, for hand delivery; its id is each letter's provider_ref."""
+
+    __tablename__ = "print_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    letter_count: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,110 @@
-"""Routes of the delivery domain (being written)."""
-from flask import Blueprint
+"""The delivery monitor under /staff/deliveries: counts by status and channel, failed, dead and held deliveries
+with reason and attempts, retry one or all, and print batches (PDF per office) for hand delivery."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, SubmitField
+
+from actionkit.delivery import print_batch, services
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
+from actionkit.extensions import db
+from actionkit.staff.auth import role_required
+from actionkit.staff.models import Role
+from actionkit.staff.services import audit
 
 bp = Blueprint("delivery", __name__, url_prefix="/staff/deliveries")
+PER_PAGE = 50
+BATCH_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class RetryAllForm(FlaskForm):
+    statuses = SelectField("Retry", choices=[("failed,dead", "all failed and dead deliveries"),
+                                             ("failed", "all failed deliveries"), ("dead", "all dead deliveries"),
+                                             ("held", "all held deliveries")], default="failed,dead")
+    submit = SubmitField("Retry")
+
+
+@bp.get("/")
+@role_required(Role.EDITOR)
+def index() -> str:
+    page = request.args.get("page", 1, type=int) or 1
+    shown = request.args.get("status")
+    statuses = [DeliveryStatus(shown)] if shown in {s.value for s in services.RETRYABLE} else list(services.RETRYABLE)
+    failures = services.list_failures(limit=PER_PAGE, offset=(max(page, 1) - 1) * PER_PAGE, statuses=statuses)
+    counts = services.status_counts()
+    recent = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(20)).all()
+    return render_template("delivery/index.html", counts=counts, statuses=list(DeliveryStatus),
+                           channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
+                           retry_form=RetryAllForm(), print_queue=services.print_queue(),
+                           batches=recent, page_title="Deliveries")
+
+
+@bp.post("/<int:delivery_id>/retry")
+@role_required(Role.EDITOR)
+def retry_one(delivery_id: int) -> Any:
+    if db.session.get(Delivery, delivery_id) is None:
+        abort(404)
+    ids = services.retry([delivery_id])
+    if ids:
+        audit(current_user._get_current_object(), "delivery.retry", "delivery", delivery_id)
+    db.session.commit()  # the retried row is published after this commit (enqueue_on_commit)
+    flash(f"Delivery {delivery_id} will be tried again." if ids else
+          f"Delivery {delivery_id} is not failed, dead or held; nothing to retry.", "info")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/retry")
+@role_required(Role.EDITOR)
+def retry_all() -> Any:
+    form = RetryAllForm()
+    if not form.validate_on_submit():
+        flash("Choose which deliveries to retry.", "error")
+        return redirect(url_for(".index"))
+    statuses = [DeliveryStatus(s) for s in form.statuses.data.split(",")]
+    ids = services.retry(statuses=statuses)
+    if ids:
+        audit(current_user._get_current_object(), "delivery.retry_all", "delivery", None,
+              statuses=[s.value for s in statuses], count=len(ids))
+    db.session.commit()
+    flash(f"{len(ids)} deliveries will be tried again.", "info")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/print/<int:office_id>")
+@role_required(Role.EDITOR)
+def make_batch(office_id: int) -> Any:
+    """Write the office's pending print letters to a PDF, mark them sent, and download it."""
+    try:
+        result = print_batch.make_print_batch(office_id)  # commits: claims, then records the batch
+    except print_batch.PrintBatchError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".index"))
+    if result is None:
+        flash("No letters are waiting to be printed for this office.", "info")
+        return redirect(url_for(".index"))
+    audit(current_user._get_current_object(), "delivery.print_batch", "office", office_id,
+          batch=result.batch_id, letters=result.letters, withdrawn=result.withdrawn)
+    db.session.commit()
+    return send_file(result.path, mimetype="application/pdf", as_attachment=True, download_name=result.path.name)
+
+
+@bp.get("/print/batches/<batch_id>")
+@role_required(Role.EDITOR)
+def download_batch(batch_id: str) -> Any:
+    """Download a batch made earlier (a lost download, a second copy)."""
+    batch = db.session.get(PrintBatch, batch_id)
+    if batch is None or not set(batch.file_name) <= BATCH_NAME_OK:
+        abort(404)
+    path = Path(print_batch.output_dir()) / batch.file_name
+    if not path.is_file():
+        abort(404)
+    audit(current_user._get_current_object(), "delivery.print_download", "print_batch", batch.id,
+          office_id=batch.office_id, letters=batch.letter_count)
+    db.session.commit()
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=batch.file_name)

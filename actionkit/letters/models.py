@@ -71,6 +71,10 @@ class Action(TimestampMixin, db.Model):
     accuracy: Mapped[MatchAccuracy] = mapped_column(str_enum(MatchAccuracy), default=MatchAccuracy.NONE)
     pending_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # office types awaiting a match
     is_returning: Mapped[bool] = mapped_column(Boolean, default=False)  # supporter had acted before
+    # The confirmation e-mail carries its own unguessable token (stored only as its HMAC, like token_hash),
+    # minted by the task that sends it; confirmation_sent_at is that task's claim, so it sends once.
+    email_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    confirmation_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
     campaign: Mapped[Campaign] = relationship()
     supporter: Mapped[Supporter] = relationship(back_populates="actions")

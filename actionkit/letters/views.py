@@ -1,4 +1,331 @@
-"""Routes of the letters domain (being written)."""
-from flask import Blueprint
+"""The supporter's journey: campaign page and form -> officials (confirm or choose when unsure) -> letters ->
+one signature -> thank-you page with live delivery statuses. Every step works without JavaScript; state moves
+between steps in a sealed hidden field, never in the URL and never in the database before the signature.
+"""
+from __future__ import annotations
 
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+
+from actionkit.campaigns import services as campaigns
+from actionkit.campaigns.models import Campaign, Personalisation
+from actionkit.delivery import enqueue
+from actionkit.extensions import db, limiter
+from actionkit.i18n import LANGUAGES
+from actionkit.letters import guards, labels, services, tasks
+from actionkit.letters.confirmation import public_url
+from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.services import ChoiceError, DuplicateAction, Plan, Signer
+from actionkit.officials.matching import AddressError
+from actionkit.officials.models import DivisionType
+
+log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__)
+
+
+def lang() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.before_request
+def _switch_language() -> None:
+    """Each request picks its language afresh (Flask-Babel caches it on g, which an app context shared across
+    requests, as in tests, would carry over); a language button on a POSTed page re-posts the page's own form
+    with set_lang=<code>."""
+    refresh()
+    g.pop("lang", None)
+    chosen = request.form.get("set_lang") if request.method == "POST" else None
+    if chosen in LANGUAGES:
+        g.lang = chosen
+
+
+@bp.after_request
+def _private(resp: Response) -> Response:
+    """Pages carry form tokens and personal data: never cached. Same-origin referrers let browsers send a real
+    Origin header with our POSTs (with no-referrer they send 'Origin: null')."""
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    return resp
+
+
+def form_error_list(form: Any) -> list[tuple[str, str]]:
+    """(field id, first message) for the error summary, in the order the fields appear."""
+    return [(f.id, str(f.errors[0])) for f in form if f.errors and f.type not in ("CSRFTokenField", "HiddenField")]
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"labels": labels, "DivisionType": DivisionType, "form_error_list": form_error_list}
+
+
+def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, lang=lang(), **context), status
+
+
+def _problem(status: int, title: str, message: str, campaign: Campaign | None = None) -> tuple[str, int]:
+    return _page("letters/problem.html", status, title=title, message=message, campaign=campaign)
+
+
+def _guard(campaign: Campaign) -> tuple[str, int] | None:
+    """Origin check and honeypot for every public POST."""
+    if guards.cross_origin():
+        log.warning("rejected a cross-origin POST to %s", request.endpoint)
+        return _problem(403, _("This form was sent from another website"),
+                        _("For your safety we only accept this form from our own pages. Please open the campaign "
+                          "page and try again."), campaign)
+    if guards.honeypot_filled():
+        log.info("honeypot filled on %s", request.endpoint)
+        return _problem(400, _("Your form could not be sent"),
+                        _("Please go back to the campaign page and try again."), campaign)
+    return None
+
+
+def _expired(campaign: Campaign) -> tuple[str, int]:
+    form = SignupForm(formdata=None, state=campaign.state.upper())
+    return _page("letters/campaign.html", 400, campaign=campaign, form=form, expired=True)
+
+
+@bp.errorhandler(404)
+def _not_found(exc: Exception) -> tuple[str, int]:
+    return _problem(404, _("Page not found"),
+                    _("This page does not exist, or the campaign is not open. Check the link you were given."))
+
+
+@bp.errorhandler(429)
+def _too_many(exc: Exception) -> tuple[str, int]:
+    return _problem(429, _("Too many tries"), _("Please wait a minute and try again."))
+
+
+@bp.errorhandler(CSRFError)
+def _csrf(exc: CSRFError) -> tuple[str, int]:
+    return _problem(400, _("Your session has expired"),
+                    _("For your safety this page only works for a while. Please open the campaign page and try "
+                      "again."))
+
+
+# --- step 1: the campaign page and the form --------------------------------------------------------------------
+
+@bp.get("/act/<slug>")
+def campaign(slug: str) -> tuple[str, int]:
+    campaign = campaigns.live_or_404(slug)
+    form = SignupForm(formdata=None, state=campaign.state.upper())
+    return _page("letters/campaign.html", campaign=campaign, form=form)
+
+
+@bp.post("/act/<slug>")
+@limiter.limit(guards.public_rate_limit)
+def find(slug: str) -> Any:
+    campaign = campaigns.live_or_404(slug)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    form = SignupForm()
+    if "set_lang" in request.form:
+        return _page("letters/campaign.html", campaign=campaign, form=form)
+    if not form.validate_on_submit():
+        return _page("letters/campaign.html", 422, campaign=campaign, form=form)
+    signer = form.signer(lang())
+    try:
+        plan = services.find_officials(campaign, signer)
+    except AddressError as exc:
+        db.session.rollback()
+        form.street.errors = [*form.street.errors, labels.address_message(exc.code, exc.params)]
+        return _page("letters/campaign.html", 422, campaign=campaign, form=form)
+    db.session.commit()  # the geocode cache entry (districts under an HMAC key; no address)
+    return _next_step(campaign, signer, plan)
+
+
+@bp.post("/act/<slug>/edit")
+@limiter.limit(guards.public_rate_limit)
+def edit(slug: str) -> Any:
+    """'Correct my address': back to the form, filled in from the sealed state."""
+    campaign = campaigns.live_or_404(slug)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    step = StepForm()
+    if not step.validate_on_submit():
+        return _expired(campaign)
+    try:
+        data = unseal(step.state.data, campaign.id)
+    except ExpiredState:
+        return _expired(campaign)
+    form = SignupForm(formdata=None)
+    form.fill(Signer.from_dict(data["signer"]))
+    return _page("letters/campaign.html", campaign=campaign, form=form)
+
+
+def _sealed(campaign: Campaign, signer: Signer, plan: Plan) -> str:
+    return seal({"campaign": campaign.id, "signer": signer.to_dict(), "plan": plan.to_dict()})
+
+
+def _next_step(campaign: Campaign, signer: Signer, plan: Plan) -> tuple[str, int]:
+    if plan.needs_confirmation:
+        return _confirm_page(campaign, signer, plan)
+    return _compose_page(campaign, signer, plan)
+
+
+def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[str, str] | None = None,
+                  status: int = 200) -> tuple[str, int]:
+    form = StepForm(formdata=None, state=_sealed(campaign, signer, plan))
+    summary = [(f"division-{code}" if code in {t.value for t in DivisionType} else code, message)
+               for code, message in (errors or {}).items()]
+    return _page("letters/confirm.html", status, campaign=campaign, form=form, plan=plan, summary=summary,
+                 targets=services.targets(campaign, plan), groups=services.candidate_groups(campaign, plan),
+                 agreement=services.agreement_for(services.county_of(plan)), errors=errors or {},
+                 selected=request.form if errors else {})
+
+
+def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeForm | None = None,
+                  errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
+                                    city=signer.city)
+    if form is None:
+        form = ComposeForm(formdata=None)
+        included = {d.target.office.id for d in drafts if not d.error}
+        bodies = {d.target.office.id: d.body for d in drafts}
+    else:
+        included = {int(v) for v in request.form.getlist("include") if v.isdigit()}
+        bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body) for d in drafts}
+    form.state.data = _sealed(campaign, signer, plan)
+    return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
+                 included=included, bodies=bodies, errors=errors or {},
+                 agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation)
+
+
+# --- step 2: confirm a ZIP-level match, or choose among candidates ---------------------------------------------
+
+@bp.post("/act/<slug>/confirm")
+@limiter.limit(guards.public_rate_limit)
+def confirm(slug: str) -> Any:
+    campaign = campaigns.live_or_404(slug)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    step = StepForm()
+    if not step.validate_on_submit():
+        return _expired(campaign)
+    try:
+        data = unseal(step.state.data, campaign.id)
+    except ExpiredState:
+        return _expired(campaign)
+    signer, plan = Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
+    if "set_lang" in request.form:
+        return _confirm_page(campaign, signer, plan)
+    picks = {t.value: request.form.get(f"division-{t.value}", "") for t in DivisionType}
+    try:
+        chosen = services.choose(plan, address_option=request.form.get("address_option"), divisions=picks,
+                                 confirmed=request.form.get("confirm") == "yes")
+    except ChoiceError as exc:
+        return _confirm_page(campaign, signer, plan, errors={exc.code: _choice_message(exc.code)}, status=422)
+    return _compose_page(campaign, signer, chosen)
+
+
+def _choice_message(code: str) -> str:
+    if code == "address_option":
+        return _("Choose your address from the list.")
+    if code == "confirm":
+        return _("Please confirm that these are your officials, or correct your address.")
+    return str(labels.DIVISION_QUESTIONS.get(DivisionType(code), _("Please make a choice.")))
+
+
+# --- step 3: the letters, and the one signature ------------------------------------------------------------------
+
+def _compose_input(campaign: Campaign, drafts: list[services.Draft], form: ComposeForm,
+                   plan: Plan) -> tuple[list[services.Draft], dict[str, str]]:
+    """The letters the supporter kept, with their edits; errors keyed by field id."""
+    errors: dict[str, str] = {}
+    sendable = {d.target.office.id: d for d in drafts if not d.error}
+    included = [int(v) for v in request.form.getlist("include") if v.isdigit() and int(v) in sendable]
+    if not included and not plan.waiting:
+        errors["letters"] = _("Choose at least one official to write to.")
+    bodies: dict[int, str] = {}
+    if campaign.personalisation is Personalisation.EDITABLE:
+        for office_id in included:
+            text = request.form.get(f"body-{office_id}")
+            if text is None:  # not sent at all: the letter stays as the campaign wrote it
+                continue
+            if not text.strip():
+                errors[f"body-{office_id}"] = _("This letter is empty. Write your letter or leave this official "
+                                                "out.")
+            elif len(text) > services.MAX_EDITED_BODY_CHARS:
+                errors[f"body-{office_id}"] = _("This letter is too long.")
+            bodies[office_id] = text
+    for field, messages in form.errors.items():
+        errors[field] = str(messages[0])
+    chosen = [sendable[i] for i in included]
+    return services.personalise(campaign, chosen, personal=form.personal.data or "", bodies=bodies), errors
+
+
+@bp.post("/act/<slug>/sign")
+@limiter.limit(guards.public_rate_limit)
+def sign(slug: str) -> Any:
+    campaign = campaigns.live_or_404(slug)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    form = ComposeForm()
+    valid = form.validate_on_submit()
+    try:
+        data = unseal(form.state.data, campaign.id)
+    except ExpiredState:
+        return _expired(campaign)
+    signer, plan = Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
+    if plan.needs_confirmation:
+        return _expired(campaign)
+    if "set_lang" in request.form:
+        return _compose_page(campaign, signer, plan, form=form)
+    drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
+                                    city=signer.city)
+    letters, errors = _compose_input(campaign, drafts, form, plan)
+    if errors or not valid:
+        return _compose_page(campaign, signer, plan, form=form, errors=errors, status=422)
+    try:
+        recorded = services.record_action(campaign, signer, plan, letters)
+        db.session.commit()
+    except (DuplicateAction, IntegrityError):
+        db.session.rollback()
+        return _page("letters/already.html", campaign=campaign)
+    enqueue(recorded.delivery_ids)
+    tasks.publish(tasks.send_confirmation, recorded.action.id)
+    log.info("action %s recorded: %d deliveries queued, %d types pending", recorded.action.id,
+             len(recorded.delivery_ids), len(recorded.action.pending_types))
+    return redirect(url_for("letters.thanks", slug=campaign.slug, token=recorded.token, lang=lang()), 303)
+
+
+# --- the thank-you page ------------------------------------------------------------------------------------------
+
+def _action_or_404(slug: str, token: str) -> services.Action:
+    action = services.find_action(token)
+    if action is None or action.campaign.slug != slug:
+        abort(404)
+    return action
+
+
+def _status_payload(action: services.Action) -> dict[str, Any]:
+    statuses = services.letter_statuses(action)
+    return {
+        "letters": [{"id": s.letter_id, "status": s.status, "label": labels.status_label(s.status)}
+                    for s in statuses],
+        "pending": list(action.pending_types or []),
+        "final": all(s.final for s in statuses) and not action.pending_types,
+    }
+
+
+@bp.get("/act/<slug>/thanks/<token>")
+def thanks(slug: str, token: str) -> tuple[str, int]:
+    action = _action_or_404(slug, token)
+    campaign = action.campaign
+    share_url = public_url() + url_for("letters.campaign", slug=campaign.slug)
+    statuses = services.letter_statuses(action)
+    return _page("letters/thanks.html", campaign=campaign, action=action, token=token, statuses=statuses,
+                 items=list(zip(action.letters, statuses)), payload=_status_payload(action), share_url=share_url,
+                 deleted=action.supporter.deleted_at is not None)
+
+
+@bp.get("/act/<slug>/thanks/<token>/status")
+def status(slug: str, token: str) -> Response:
+    """The same statuses as JSON, for static/js/status.js to refresh the page."""
+    return jsonify(_status_payload(_action_or_404(slug, token)))

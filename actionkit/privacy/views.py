@@ -1,4 +1,58 @@
-"""Routes of the privacy domain (being written)."""
-from flask import Blueprint
+"""'Delete my data': the link in the confirmation e-mail (and on the thank-you page) opens a confirmation page;
+its POST button erases the supporter's personal data. Reached by the action's token, never by an id."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, g, render_template, request
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+
+from actionkit.extensions import db, limiter
+from actionkit.i18n import LANGUAGES
+from actionkit.letters import guards
+from actionkit.letters import services as letters
+from actionkit.privacy import services
+from actionkit.privacy import tasks as _tasks  # noqa: F401  (registers privacy.purge_expired with Celery)
+from actionkit.privacy.forms import DeleteForm
 
 bp = Blueprint("privacy", __name__)
+
+
+@bp.before_request
+def _switch_language() -> None:
+    """As on the letters pages: the language is chosen afresh for each request."""
+    refresh()
+    g.pop("lang", None)
+    chosen = request.form.get("set_lang") if request.method == "POST" else None
+    if chosen in LANGUAGES:
+        g.lang = chosen
+
+
+@bp.after_request
+def _private(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    return resp
+
+
+def _page(template: str, status: int = 200, **context: object) -> tuple[str, int]:
+    return render_template(template, lang=str(get_locale() or "en"), **context), status
+
+
+@bp.route("/privacy/delete/<token>", methods=["GET", "POST"])
+@limiter.limit(guards.public_rate_limit, methods=["POST"])
+def delete(token: str) -> tuple[str, int]:
+    action = letters.find_action(token)
+    if action is None:
+        abort(404)
+    supporter = action.supporter
+    form = DeleteForm()
+    if request.method == "POST" and "set_lang" not in request.form:
+        if guards.cross_origin():
+            return _page("letters/problem.html", 403, title=_("This form was sent from another website"),
+                         message=_("For your safety we only accept this form from our own pages."))
+        if form.validate_on_submit() and supporter.deleted_at is None:
+            services.delete_supporter(supporter)
+            db.session.commit()
+            return _page("privacy/deleted.html", campaign=action.campaign)
+    return _page("privacy/delete.html", campaign=action.campaign, form=form, token=token,
+                 deleted=supporter.deleted_at is not None)

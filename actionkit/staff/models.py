@@ -63,3 +63,14 @@ class AuditEntry(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     actor: Mapped[Optional[StaffUser]] = relationship()
+
+
+class Setting(db.Model):
+    """A setting admins change at run time (e.g. how long addresses are kept); every change is audited."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)  # {"value": ...}: JSON columns want a container
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))

@@ -1,0 +1,111 @@
+"""The campaign editor form: campaign settings, texts in English and Spanish, one letter per office type and
+language. Single-field rules live here; rules about other rows and the template sandbox live in editor.check()."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, Form, FormField, IntegerField, RadioField, SelectField, \
+    SelectMultipleField, StringField, SubmitField, TextAreaField, widgets
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from actionkit.campaigns.editor import LANGUAGE_LABELS, OFFICE_TYPE_LABELS, TEMPLATE_KEYS, CampaignDraft, \
+    TemplateText, template_key
+from actionkit.campaigns.models import LANGUAGES, Personalisation
+from actionkit.officials.models import OfficeType
+from actionkit.officials.services import STATE_NAMES
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+PERSONALISATION_CHOICES = [
+    (Personalisation.LOCKED.value, "Locked: the letter is sent as written here"),
+    (Personalisation.PARAGRAPH.value, "The supporter may add a personal paragraph"),
+    (Personalisation.EDITABLE.value, "The supporter may rewrite the letter"),
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes instead of a multi-select: usable on a phone and without JavaScript."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class TextForm(Form):
+    """Title, summary and body of the campaign page in one language."""
+
+    title = StringField("Title", validators=[Optional(), Length(max=200)])
+    summary = TextAreaField("Summary (one or two sentences)", validators=[Optional(), Length(max=1000)])
+    body = TextAreaField("Why it matters", validators=[Optional(), Length(max=20000)])
+
+
+class TemplateForm(Form):
+    """Subject and body of one letter template (checked in the sandbox by the editor service)."""
+
+    subject = StringField("Subject")
+    body = TextAreaField("Letter", render_kw={"rows": 14, "spellcheck": "true"})
+
+
+class CampaignForm(FlaskForm):
+    slug = StringField("Slug (the campaign's link: /act/<slug>)", validators=[DataRequired(), Length(max=80)],
+                       render_kw={"autocapitalize": "none", "spellcheck": "false"})
+    state = SelectField("State", choices=sorted(((code, name) for code, name in STATE_NAMES.items()),
+                                                key=lambda c: c[1]), default="ms")
+    target_types = MultiCheckboxField("Write to", choices=[(t.value, OFFICE_TYPE_LABELS[t]) for t in OfficeType])
+    personalisation = RadioField("Supporters may", choices=PERSONALISATION_CHOICES,
+                                 default=Personalisation.PARAGRAPH.value)
+    letter_language = SelectField("Officials receive the letter in",
+                                  choices=[(lang, LANGUAGE_LABELS[lang]) for lang in LANGUAGES], default="en")
+    goal = IntegerField("Goal (number of supporters)", validators=[Optional(), NumberRange(min=1, max=10_000_000)])
+    starts_at = DateTimeLocalField("Opens (UTC, optional)", format=DATETIME_FORMATS, validators=[Optional()])
+    ends_at = DateTimeLocalField("Closes (UTC, optional)", format=DATETIME_FORMATS, validators=[Optional()])
+    text_en = FormField(TextForm, label="English")
+    text_es = FormField(TextForm, label="Spanish")
+    save = SubmitField("Save")
+    preview = SubmitField("Preview letters")
+
+    def template_fields(self) -> list[tuple[OfficeType, list[tuple[str, str, Any]]]]:
+        """[(office type, [(key, language, subform)])] in display order."""
+        return [(kind, [(template_key(kind, lang), lang, self[template_key(kind, lang)]) for lang in LANGUAGES])
+                for kind in OfficeType]
+
+    def to_draft(self) -> CampaignDraft:
+        def utc(value: dt.datetime | None) -> dt.datetime | None:
+            return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
+
+        return CampaignDraft(
+            slug=(self.slug.data or "").strip().lower(), state=self.state.data or "",
+            personalisation=Personalisation(self.personalisation.data)
+            if self.personalisation.data in {p.value for p in Personalisation} else Personalisation.PARAGRAPH,
+            target_types=[t.value for t in OfficeType if t.value in (self.target_types.data or [])],
+            letter_language=self.letter_language.data or "en", goal=self.goal.data,
+            starts_at=utc(self.starts_at.data), ends_at=utc(self.ends_at.data),
+            texts={lang: {f: self[f"text_{lang}"][f].data or "" for f in ("title", "summary", "body")}
+                   for lang in LANGUAGES},
+            templates={key: TemplateText(self[key].subject.data or "", self[key].body.data or "")
+                       for key in TEMPLATE_KEYS},
+        )
+
+    @staticmethod
+    def data_from(draft: CampaignDraft) -> dict[str, Any]:
+        """Keyword data that fills the form from a draft (an existing campaign's values)."""
+        def local(value: dt.datetime | None) -> dt.datetime | None:
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value is not None else None
+
+        data: dict[str, Any] = {
+            "slug": draft.slug, "state": draft.state, "target_types": list(draft.target_types),
+            "personalisation": draft.personalisation.value, "letter_language": draft.letter_language,
+            "goal": draft.goal, "starts_at": local(draft.starts_at), "ends_at": local(draft.ends_at),
+        }
+        for lang in LANGUAGES:
+            data[f"text_{lang}"] = dict(draft.texts.get(lang) or {})
+        for key in TEMPLATE_KEYS:
+            text = draft.templates.get(key) or TemplateText()
+            data[key] = {"subject": text.subject, "body": text.body}
+        return data
+
+
+for _key, (_kind, _lang) in TEMPLATE_KEYS.items():
+    setattr(CampaignForm, _key, FormField(TemplateForm, label=f"{OFFICE_TYPE_LABELS[_kind]}, {LANGUAGE_LABELS[_lang]}"))
+
+del _key, _kind, _lang

@@ -1,0 +1,445 @@
+"""Delivery channels: one class per channel, each turning one claimed delivery into a classified Outcome.
+
+Email is sent one delivery per task. Print letters wait for `flask delivery print-batch`, which writes one PDF
+per office. CWC and webhook are Channel values for later; they have no class here, so they cannot be chosen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import html
+import logging
+import os
+import re
+import secrets
+import smtplib
+import ssl
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass
+from email import policy
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Protocol
+
+from actionkit.delivery.models import Channel, Delivery
+from actionkit.privacy.crypto import crypto
+
+if TYPE_CHECKING:
+    from actionkit.officials.models import Office
+
+log = logging.getLogger(__name__)
+
+
+class Result(str, enum.Enum):
+    SENT = "sent"
+    TRANSIENT = "transient"  # try again later (backoff)
+    PERMANENT = "permanent"  # retrying will not help; staff must look
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one send did: a provider reference when sent, else a classified reason without personal data."""
+
+    result: Result
+    provider_ref: Optional[str] = None
+    reason: Optional[str] = None
+
+    @classmethod
+    def sent(cls, provider_ref: str) -> "Outcome":
+        return cls(Result.SENT, provider_ref=provider_ref)
+
+    @classmethod
+    def transient(cls, reason: str) -> "Outcome":
+        return cls(Result.TRANSIENT, reason=reason[:500])
+
+    @classmethod
+    def permanent(cls, reason: str) -> "Outcome":
+        return cls(Result.PERMANENT, reason=reason[:500])
+
+
+class SendingChannel(Protocol):
+    channel: Channel
+
+    def send(self, delivery: Delivery) -> Outcome: ...
+
+
+class Undeliverable(Exception):
+    """The letter cannot be sent on this channel whatever we retry (no or invalid address, withdrawn)."""
+
+
+# ---------------------------------------------------------------------------------------------- email message
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+
+
+def header_text(value: str) -> str:
+    """One line of header text: CR, LF and other control characters become spaces, so no header injection."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+_ADDR_SPEC = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _addr_spec(addr: Optional[str]) -> str:
+    """A plain ASCII addr-spec (an internationalised domain in punycode); Undeliverable otherwise."""
+    addr = (addr or "").strip()
+    local, at, domain = addr.rpartition("@")
+    if at and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            domain = ""
+    addr = f"{local}@{domain}"
+    if not at or ".." in addr or not _ADDR_SPEC.match(addr):
+        raise Undeliverable("invalid email address")
+    return addr
+
+
+def _header(value: str) -> "str | Header":
+    """A header value on one line, RFC 2047-encoded when it is not ASCII."""
+    value = header_text(value)
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def from_domain(from_address: str) -> str:
+    """The domain of our configured From address (Message-IDs are made under it)."""
+    return parseaddr(from_address)[1].rpartition("@")[2].lower() or "localhost"
+
+
+def message_id(delivery_id: int, from_address: str) -> str:
+    """A stable Message-ID per delivery: a re-send carries the same id, so receivers can drop the copy."""
+    tag = crypto().lookup_hash(str(delivery_id), "message-id")[:8]
+    return f"<delivery-{delivery_id}.{tag}@{from_domain(from_address)}>"
+
+
+def html_body(text: str) -> str:
+    """The plain-text letter as HTML: every character escaped, blank lines become paragraphs."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").strip()) if p.strip()]
+    parts = ["<p>" + html.escape(p).replace("\n", "<br>\n") + "</p>" for p in paragraphs]
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n' + "\n".join(parts)
+            + "\n</body></html>\n")
+
+
+@dataclass(frozen=True)
+class Email:
+    """One serialised message and its envelope."""
+
+    sender: str  # MAIL FROM: our own address, so bounces come to us
+    recipient: str  # RCPT TO: the official
+    message_id: str
+    data: bytes
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_WIRE = policy.compat32.clone(linesep="\r\n")  # the compat32 generator is several times faster than policy.SMTP
+
+
+def build_message(delivery: Delivery, mail: dict[str, Any]) -> Email:
+    """The email for one delivery: our From, the supporter in Reply-To, the official in To, text and HTML."""
+    letter = delivery.letter
+    supporter = letter.action.supporter
+    if supporter.deleted_at is not None:
+        raise Undeliverable("withdrawn: the supporter deleted their data")
+    if not delivery.destination:
+        raise Undeliverable("no destination email address")
+    from_name, from_addr = parseaddr(mail["from_address"])
+    sender, recipient = _addr_spec(from_addr), _addr_spec(delivery.destination)
+    msgid = message_id(delivery.id, mail["from_address"])
+    # "=_" never occurs in quoted-printable text, so this boundary is safe without the generator's scan of
+    # the parts (which compiles a new regular expression for every message).
+    msg = MIMEMultipart("alternative", boundary=f"=_actionkit_{secrets.token_hex(12)}")
+    msg["From"] = formataddr((header_text(from_name), sender), charset="utf-8")
+    msg["To"] = recipient
+    if supporter.email:
+        name = header_text(" ".join(p for p in (supporter.first_name, supporter.last_name) if p))
+        try:
+            msg["Reply-To"] = formataddr((name, _addr_spec(supporter.email)), charset="utf-8")
+        except Undeliverable:
+            log.warning("delivery %s: supporter email unusable as Reply-To; sent without it", delivery.id)
+    msg["Subject"] = _header(letter.subject or letter.office_title)
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = msgid
+    msg.attach(MIMEText(letter.body, "plain", _UTF8_QP))
+    msg.attach(MIMEText(html_body(letter.body), "html", _UTF8_QP))
+    return Email(sender, recipient, msgid, msg.as_bytes(policy=_WIRE))
+
+
+# ---------------------------------------------------------------------------------------- error classification
+
+def _reply_text(text: Any) -> str:
+    """Server reply text with any address in it removed (it may echo a recipient or sender)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return _ADDRESS.sub("<address>", header_text(str(text or "")))[:160]
+
+
+def _by_code(code: int, what: str, text: Any) -> Outcome:
+    reason = f"smtp {code} {what}"
+    detail = _reply_text(text)
+    if detail:
+        reason += f": {detail}"
+    if 500 <= code < 600:
+        return Outcome.permanent(reason)
+    return Outcome.transient(reason)
+
+
+def classify_smtp_error(exc: BaseException) -> Outcome:
+    """SMTP 4xx, timeouts and lost connections are transient; 5xx on MAIL/RCPT/DATA is permanent.
+
+    Problems with our own relay (connect, HELO, STARTTLS, login) are transient whatever their code: they are
+    fixed by an operator, not by giving up on the letter.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()), (0, b""))
+        return _by_code(int(code), "recipient refused", text)
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return _by_code(exc.smtp_code, "sender refused", exc.smtp_error)
+    if isinstance(exc, smtplib.SMTPDataError):
+        return _by_code(exc.smtp_code, "message refused", exc.smtp_error)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return Outcome.transient(f"smtp {exc.smtp_code} authentication failed (check the MAIL settings)")
+    if isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError)):
+        return Outcome.transient(f"smtp {exc.smtp_code} relay refused the connection")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(exc.smtp_code, "error", exc.smtp_error)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return Outcome.transient("smtp disconnected")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Outcome.transient("smtp relay does not support a required extension (check the MAIL settings)")
+    if isinstance(exc, TimeoutError):
+        return Outcome.transient("smtp timeout")
+    if isinstance(exc, ssl.SSLError):
+        return Outcome.transient("smtp tls error")
+    if isinstance(exc, OSError):
+        return Outcome.transient(f"smtp connection error: {type(exc).__name__}")
+    return Outcome.transient(f"smtp error: {type(exc).__name__}")
+
+
+def classify_refused(refused: dict[str, tuple[int, bytes]]) -> Outcome:
+    """A partial refusal (sendmail returned refused recipients): permanent, as a retry would repeat the others."""
+    code, text = next(iter(refused.values()))
+    reason = f"smtp {code} recipient refused (partial)"
+    detail = _reply_text(text)
+    return Outcome.permanent(f"{reason}: {detail}" if detail else reason)
+
+
+# ------------------------------------------------------------------------------------------------- transports
+
+class _Tracking:
+    """Remembers the last SMTP command, to tell a connection that was already dead from a drop after DATA."""
+
+    last_command = ""
+    reused = False
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        self.last_command = cmd.lower()
+        super().putcmd(cmd, args)  # type: ignore[misc]
+
+
+class _SMTP(_Tracking, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_Tracking, smtplib.SMTP_SSL):
+    pass
+
+
+class SmtpTransport:
+    """One SMTP connection per worker process (and thread), reused across sends and reopened after a failure.
+
+    A reused connection the server has meanwhile closed (idle timeout, "421 closing") fails before our message
+    is transmitted; that send is retried once on a fresh connection. A drop after DATA is never retried here:
+    the server may have accepted the message, so it is a transient error and the retry schedule decides.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, mail: dict[str, Any]) -> None:
+        self.mail = mail
+        self.key = (mail["smtp_host"], int(mail["smtp_port"]), mail.get("smtp_username"),
+                    bool(mail.get("smtp_ssl")), bool(mail.get("smtp_starttls")))
+
+    def _open(self) -> smtplib.SMTP:
+        mail = self.mail
+        timeout = float(mail["smtp_timeout"])
+        context = ssl.create_default_context()
+        conn: smtplib.SMTP
+        if mail.get("smtp_ssl"):
+            conn = _SMTPSSL(mail["smtp_host"], int(mail["smtp_port"]), timeout=timeout, context=context)
+        else:
+            conn = _SMTP(mail["smtp_host"], int(mail["smtp_port"]), timeout=timeout)
+        try:
+            conn.ehlo()
+            if mail.get("smtp_starttls") and not mail.get("smtp_ssl"):
+                conn.starttls(context=context)
+                conn.ehlo()
+            if mail.get("smtp_username"):
+                conn.login(mail["smtp_username"], mail.get("smtp_password") or "")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connection(self) -> smtplib.SMTP:
+        state = self._local
+        conn: Optional[smtplib.SMTP] = getattr(state, "conn", None)
+        if conn is not None and getattr(state, "pid", None) != os.getpid():
+            conn = state.conn = None  # inherited across fork: the parent's socket, never ours to use
+        if conn is not None and state.key != self.key:
+            self.discard()
+            conn = None
+        if conn is None:
+            conn = self._open()
+            state.conn, state.key, state.pid = conn, self.key, os.getpid()
+        return conn
+
+    def discard(self) -> None:
+        """Drop this thread's connection (after an error its state is unknown)."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def send(self, sender: str, recipient: str, data: bytes, provider_ref: str) -> Outcome:
+        """Send one message to one recipient and classify what happened."""
+        for may_retry in (True, False):
+            try:
+                conn = self._connection()
+            except (smtplib.SMTPException, OSError) as exc:
+                self.discard()
+                return classify_smtp_error(exc)
+            reused = getattr(conn, "reused", False)
+            try:
+                refused = conn.sendmail(sender, [recipient], data)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                closing = getattr(exc, "smtp_code", None) == 421
+                if closing:
+                    self.discard()
+                if closing and may_retry and reused and isinstance(exc, smtplib.SMTPSenderRefused):
+                    continue  # the server was closing the idle connection before our message
+                return classify_smtp_error(exc)
+            except (smtplib.SMTPException, OSError) as exc:
+                self.discard()
+                stale = isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError))
+                if stale and may_retry and reused and getattr(conn, "last_command", "data") != "data":
+                    continue  # the connection was already dead: nothing of ours was transmitted
+                return classify_smtp_error(exc)
+            conn.reused = True  # type: ignore[attr-defined]
+            if refused:
+                return classify_refused(refused)
+            return Outcome.sent(provider_ref)
+        return Outcome.transient("smtp disconnected")  # not reached: the second pass always returns
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write via a temporary file, fsync, rename: readers see the whole file or none, a rewrite replaces it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+# --------------------------------------------------------------------------------------------------- channels
+
+class EmailChannel:
+    """Email from our own domain: file backend (embedded demo, instance/outbox/) or SMTP."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, mail: dict[str, Any]) -> None:
+        self.mail = mail
+
+    def send(self, delivery: Delivery) -> Outcome:
+        """Build and send the letter's email; never raises for a delivery problem."""
+        try:
+            email = build_message(delivery, self.mail)
+        except Undeliverable as exc:
+            return Outcome.permanent(str(exc))
+        if self.mail["backend"] == "file":
+            try:
+                write_atomically(Path(self.mail["outbox"]) / f"{email.message_id.strip('<>')}.eml", email.data)
+            except OSError as exc:
+                return Outcome.transient(f"outbox write failed: {type(exc).__name__}")
+            return Outcome.sent(email.message_id)
+        return SmtpTransport(self.mail).send(email.sender, email.recipient, email.data, email.message_id)
+
+
+@dataclass(frozen=True)
+class PrintedLetter:
+    """What one printed page needs, already decrypted (the PDF renderer sees no ORM objects)."""
+
+    date: dt.date
+    addressed_to: str
+    office_title: str
+    subject: str
+    body: str
+    signer: str
+    place: str
+
+
+class PrintChannel:
+    """Letters for hand delivery: one PDF per office with a cover page, written by `flask delivery print-batch`."""
+
+    channel = Channel.PRINT
+
+    def __init__(self, font_path: Optional[str] = None) -> None:
+        self.font_path = font_path
+
+    def write_batch(self, office: "Office", letters: list[PrintedLetter], batch_id: str,
+                    directory: Path) -> tuple[Path, str]:
+        """Render and durably write the batch PDF; returns its path and SHA-256."""
+        from actionkit.delivery.pdf import render_batch  # fpdf2 is slow to import; workers never need it
+
+        data = render_batch(office, letters, batch_id, font_path=self.font_path)
+        path = directory / f"{batch_id}-{_slug(office.title)}.pdf"
+        write_atomically(path, data)
+        return path, hashlib.sha256(data).hexdigest()
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "office"
+
+
+# Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; CWC and WEBHOOK
+# have no implementation yet, so nothing can select them (the sweeper holds any such row for review).
+QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL,)
+BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT,)
+AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
+
+
+def for_delivery(delivery: Delivery, config: dict[str, Any]) -> SendingChannel:
+    """The channel object that sends this delivery (queued channels only)."""
+    if delivery.channel is Channel.EMAIL:
+        return EmailChannel(config["MAIL"])
+    raise LookupError(f"channel {delivery.channel.value} is not sent one delivery at a time")
+
+
+def channel_for(office: "Office") -> Channel:
+    """Email when the office has an address, else print for hand delivery (sheriffs often have no email)."""
+    return Channel.EMAIL if (office.email or "").strip() else Channel.PRINT
+

@@ -1,0 +1,89 @@
+"""`flask delivery ...`: status, retry, sweep and print batches; each safe to re-run, one summary line at the end."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from actionkit.delivery import services, tasks  # tasks: registers delivery.send/sweep in every process
+from actionkit.delivery.models import Channel, DeliveryStatus
+from actionkit.extensions import db
+
+
+@click.group("delivery")
+def delivery_cli() -> None:
+    """The delivery outbox: status, retries, sweeps and print batches."""
+
+
+@delivery_cli.command("status")
+def status_command() -> None:
+    """Count deliveries by status and channel."""
+    counts = services.status_counts()
+    channels = [c for c in Channel if any(c in row for row in counts.values())]
+    click.echo(f"{'status':<10}" + "".join(f"{c.value:>10}" for c in channels) + f"{'total':>10}")
+    for status in DeliveryStatus:
+        row = counts.get(status, {})
+        if row:
+            click.echo(f"{status.value:<10}" + "".join(f"{row.get(c, 0):>10}" for c in channels)
+                       + f"{sum(row.values()):>10}")
+    total = sum(sum(row.values()) for row in counts.values())
+    parts = [f"{sum(counts[s].values())} {s.value}" for s in DeliveryStatus if s in counts]
+    click.echo(f"{total} deliveries" + (": " + ", ".join(parts) if parts else ""))
+
+
+@delivery_cli.command("retry")
+@click.option("--dead", is_flag=True, help="Retry every dead delivery.")
+@click.option("--failed", is_flag=True, help="Retry every failed delivery.")
+@click.option("--held", is_flag=True, help="Retry every held delivery.")
+@click.argument("ids", nargs=-1, type=int)
+def retry_command(dead: bool, failed: bool, held: bool, ids: tuple[int, ...]) -> None:
+    """Put failed, dead or held deliveries back to pending, with attempts and deadline reset.
+
+    Sent, pending and sending deliveries named by id are left alone (a retry never sends a letter twice).
+    """
+    statuses = [s for s, on in ((DeliveryStatus.DEAD, dead), (DeliveryStatus.FAILED, failed),
+                                (DeliveryStatus.HELD, held)) if on]
+    if not statuses and not ids:
+        raise click.UsageError("name deliveries by id, or pass --dead, --failed or --held")
+    retried = services.retry(ids, statuses=statuses)
+    db.session.commit()  # publishes the email deliveries (enqueue_on_commit)
+    skipped = len(set(ids) - set(retried))
+    click.echo(f"{len(retried)} deliveries back to pending (attempts reset)"
+               + (f"; {skipped} named ids were not failed, dead or held" if skipped else ""))
+
+
+@delivery_cli.command("sweep")
+def sweep_command() -> None:
+    """Run one sweep now: recover expired leases and publish due deliveries."""
+    totals = tasks.sweep()
+    click.echo(f"Swept: {totals['published']} published ({totals['requeued']} due, {totals['recovered']} "
+               f"recovered leases), {totals['dead']} dead, {totals['held']} held")
+
+
+@delivery_cli.command("print-batch")
+@click.option("--office", "office_ids", type=int, multiple=True, help="Office id (repeatable).")
+@click.option("--all-pending", is_flag=True, help="Every office with pending print letters.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the PDFs (default: DELIVERY print_output, instance/print-batches).")
+def print_batch_command(office_ids: tuple[int, ...], all_pending: bool, output: Optional[Path]) -> None:
+    """Write one PDF per office of its pending print letters and mark them sent."""
+    from actionkit.delivery import print_batch
+
+    if bool(office_ids) == all_pending:
+        raise click.UsageError("pass --office ID (one or more) or --all-pending")
+    targets = list(office_ids) or [row.office_id for row in services.print_queue()]
+    results = []
+    with click.progressbar(targets, label="Print batches", show_pos=True) as bar:
+        for office_id in bar:
+            try:
+                result = print_batch.make_print_batch(office_id, output)
+            except print_batch.PrintBatchError as exc:
+                raise click.ClickException(str(exc)) from exc
+            if result is not None:
+                results.append(result)
+    for r in results:
+        extra = f" ({r.withdrawn} withdrawn, not printed)" if r.withdrawn else ""
+        click.echo(f"{r.path}: {r.letters} letters to {r.office_title}, batch {r.batch_id}{extra}")
+    letters = sum(r.letters for r in results)
+    click.echo(f"{len(results)} batches, {letters} letters written to {print_batch.output_dir(output)}")

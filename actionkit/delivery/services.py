@@ -1,0 +1,484 @@
+"""Delivery services: the outbox side of every letter. Plain functions that flush and never commit.
+
+The life of a delivery row (the retry schedule lives here, in the database, never in Celery countdowns):
+
+    pending --claim--> sending --sent--> sent
+       ^                  |--permanent error--> failed
+       |                  |--transient error, attempts or deadline used up--> dead
+       +--transient error (next_attempt_at = now + backoff with full jitter)
+       +--pacing (next_attempt_at = when the destination's hourly window frees; not an attempt)
+       +--lease expired (the worker died mid-send): the sweeper puts it back
+
+Publishing: `enqueue(ids)` after the commit that wrote the rows (or `enqueue_on_commit(ids)` before it). A lost
+or unpublished message only delays a letter: `sweep()` re-publishes due rows, and the claim makes a duplicate
+task harmless. The guarantee is at-least-once with a stable Message-ID: the only window for a second copy is a
+worker dying after the SMTP server accepted the message and before the row was marked sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional
+
+from flask import current_app
+from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, select, text, update
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.orm import Session, joinedload
+
+from actionkit.db import utcnow
+from actionkit.delivery import channels
+from actionkit.delivery.channels import Outcome, Result
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
+from actionkit.extensions import db
+from actionkit.letters.models import Action, Letter
+from actionkit.officials.models import Office
+
+log = logging.getLogger(__name__)
+
+SEND_TASK = "delivery.send"
+HOUR = dt.timedelta(hours=1)
+PRINT_LEASE = dt.timedelta(hours=1)
+RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.HELD)
+_OUTBOX = "actionkit.delivery.publish_after_commit"
+
+
+def _config() -> dict[str, Any]:
+    return current_app.config["DELIVERY"]
+
+
+def _aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+# ------------------------------------------------------------------------------------------------- publishing
+
+def enqueue(ids: Iterable[int]) -> int:
+    """Publish one delivery.send task per id; call after the commit that wrote the rows. Never raises.
+
+    If the broker is unreachable this logs (counts only) and returns within about publish_timeout seconds; the
+    rows are still pending, so the sweeper publishes them once the broker is back.
+    """
+    ids = [int(i) for i in ids]
+    if not ids:
+        return 0
+    celery = current_app.extensions["celery"]
+    timeout = float(_config()["publish_timeout"])
+    options = dict(celery.conf.broker_transport_options or {})
+    if str(celery.conf.broker_url).startswith(("redis://", "rediss://")):
+        options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
+    published = 0
+    try:
+        with celery.connection_for_write(connect_timeout=timeout, transport_options=options) as conn:
+            conn.ensure_connection(max_retries=0, timeout=timeout)
+            producer = celery.amqp.Producer(conn)
+            for delivery_id in ids:
+                celery.send_task(SEND_TASK, args=[delivery_id], producer=producer, retry=False)
+                published += 1
+    except Exception as exc:  # the broker is down or failing: the rows are safe, the sweeper will publish
+        log.warning("delivery: broker unavailable (%s); %d of %d deliveries left for the sweeper",
+                    type(exc).__name__, len(ids) - published, len(ids))
+    return published
+
+
+def enqueue_on_commit(ids: Iterable[int], session: Optional[Session] = None) -> None:
+    """Publish these ids once the current transaction commits; a rollback discards them unpublished."""
+    session = session or db.session()
+    session.info.setdefault(_OUTBOX, []).extend(int(i) for i in ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_after_commit(session: Session) -> None:
+    ids = session.info.pop(_OUTBOX, None)
+    if ids:
+        enqueue(ids)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_unpublished(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without commit: rolled back or closed
+        session.info.pop(_OUTBOX, None)
+
+
+# ----------------------------------------------------------------------------------------- creating deliveries
+
+def channel_for(office: Office) -> Channel:
+    """The channel for an office: email when it has an address, else a print batch."""
+    return channels.channel_for(office)
+
+
+def new_delivery(letter: Letter) -> Delivery:
+    """The outbox row for a letter (added to the session, not flushed): channel and destination from its office."""
+    channel = channel_for(letter.office)
+    destination = (letter.office.email or "").strip().lower() if channel is Channel.EMAIL else None
+    delivery = Delivery(letter=letter, channel=channel, destination=destination, status=DeliveryStatus.PENDING)
+    db.session.add(delivery)
+    return delivery
+
+
+# ----------------------------------------------------------------------------------------------- claim, send
+
+def backoff(attempt: int, *, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before retry `attempt` (1 = after the first failure): full jitter, in [0, min(cap, base*2^(n-1))]."""
+    ceiling = min(float(cap), float(base) * 2.0 ** min(max(attempt - 1, 0), 64))
+    return ceiling * rand()
+
+
+# The statements of the send path are built once: building a statement costs more than running it.
+_t = Delivery.__table__
+_id = bindparam("d_id", type_=Integer)
+_now = bindparam("d_now", type_=DateTime(timezone=True))
+_CLAIM = (
+    update(_t)
+    .where(_t.c.id == _id, _t.c.channel.in_(channels.QUEUED_CHANNELS),
+           or_(and_(_t.c.status == DeliveryStatus.PENDING, _t.c.next_attempt_at <= _now),
+               and_(_t.c.status == DeliveryStatus.SENDING, _t.c.lease_expires_at < _now)))
+    .values(status=DeliveryStatus.SENDING, attempts=_t.c.attempts + 1, lease_expires_at=bindparam("d_lease"),
+            queued_at=None, first_attempt_at=func.coalesce(_t.c.first_attempt_at, _now), updated_at=_now)
+    .returning(_t.c.id, _t.c.attempts, _t.c.destination, _t.c.first_attempt_at)
+)
+_SAME_DESTINATION = (_t.c.destination == bindparam("d_destination"), _t.c.id != _id)
+_SENT_SINCE = select(func.count()).select_from(_t).where(*_SAME_DESTINATION, _t.c.sent_at > bindparam("d_since"))
+_IN_FLIGHT = select(func.count()).select_from(_t).where(
+    *_SAME_DESTINATION, _t.c.status == DeliveryStatus.SENDING, _t.c.lease_expires_at > _now)
+_FENCE = (_t.c.id == _id, _t.c.status == DeliveryStatus.SENDING, _t.c.attempts == bindparam("d_attempts"))
+_fenced_statements: dict[tuple[str, ...], Any] = {}
+
+
+@functools.cache
+def _load_statement() -> Any:
+    return (select(Delivery).where(Delivery.id == _id)
+            .options(joinedload(Delivery.letter).joinedload(Letter.action)
+                     .load_only(Action.id, Action.supporter_id).joinedload(Action.supporter))
+            .execution_options(populate_existing=True))
+
+
+def _load(delivery_id: int) -> Delivery:
+    """The delivery with its letter, action and supporter in one query."""
+    return db.session.execute(_load_statement(), {"d_id": delivery_id}).scalar_one()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this task holds: the attempt number fences whatever it records afterwards."""
+
+    id: int
+    attempts: int
+    destination: Optional[str]
+    first_attempt_at: Optional[dt.datetime]
+
+
+def claim(delivery_id: int, now: Optional[dt.datetime] = None) -> Optional[Claim]:
+    """Take one delivery for sending with a lease, in a single UPDATE; None when there is nothing to send.
+
+    Nothing to send: another task holds it, it is already final, it is not due yet, its channel is not sent
+    one at a time (print), or pacing pushed it back. The caller commits at once so the lease is visible.
+    """
+    now = now or utcnow()
+    cfg = _config()
+    row = db.session.execute(_CLAIM, {"d_id": delivery_id, "d_now": now, "d_lease": now + dt.timedelta(
+        seconds=float(cfg["lease_seconds"]))}).one_or_none()
+    if row is None:
+        return None
+    held = Claim(row.id, row.attempts, row.destination, row.first_attempt_at)
+    if held.attempts > int(cfg["max_attempts"]):  # re-claimed after workers died on it again and again
+        _finish(held, now, status=DeliveryStatus.DEAD,
+                last_error=f"gave up after {held.attempts - 1} attempts: the worker was lost during sending")
+        return None
+    wait_until = _paced_until(held, now)
+    if wait_until is not None:
+        _defer(held, wait_until, now)
+        return None
+    return held
+
+
+def attempt(held: Claim, now: Optional[dt.datetime] = None) -> DeliveryStatus:
+    """Send a claimed delivery through its channel and record the classified outcome."""
+    delivery = _load(held.id)
+    try:
+        outcome = channels.for_delivery(delivery, current_app.config).send(delivery)
+    except Exception as exc:  # a bug or an unexpected library error: retry later, and tell the operator
+        log.error("delivery %s: unexpected %s in the %s channel", delivery.id, type(exc).__name__,
+                  delivery.channel.value)
+        outcome = Outcome.transient(f"internal error: {type(exc).__name__}")
+    return record(delivery, outcome, now)
+
+
+def record(delivery: Delivery, outcome: Outcome, now: Optional[dt.datetime] = None) -> DeliveryStatus:
+    """Store an attempt's outcome, fenced on the claim (status sending, same attempt number)."""
+    now = now or utcnow()
+    cfg = _config()
+    delivery_id, attempts, channel = delivery.id, delivery.attempts, delivery.channel.value
+    if outcome.result is Result.SENT:
+        status = DeliveryStatus.SENT
+        values: dict[str, Any] = dict(provider_ref=outcome.provider_ref, sent_at=now, final_at=now, last_error=None)
+    elif outcome.result is Result.PERMANENT:
+        status = DeliveryStatus.FAILED
+        values = dict(last_error=outcome.reason, final_at=now)
+    else:
+        deadline = (_aware(delivery.first_attempt_at) or now) + dt.timedelta(hours=float(cfg["deadline_hours"]))
+        if attempts >= int(cfg["max_attempts"]) or now >= deadline:
+            status = DeliveryStatus.DEAD
+            values = dict(last_error=f"gave up after {attempts} attempts: {outcome.reason}"[:500], final_at=now)
+        else:
+            status = DeliveryStatus.PENDING
+            delay = backoff(attempts, base=cfg["backoff_base_seconds"], cap=cfg["backoff_cap_seconds"])
+            values = dict(last_error=outcome.reason, next_attempt_at=now + dt.timedelta(seconds=delay))
+    if not _fenced_update(delivery_id, attempts, now, status=status, lease_expires_at=None, **values):
+        log.warning("delivery %s: lease lost before the %s outcome was recorded", delivery_id, status.value)
+        return DeliveryStatus.SENDING
+    if status is DeliveryStatus.SENT:
+        log.info("delivery %s sent via %s (attempt %s)", delivery_id, channel, attempts)
+    else:
+        log.warning("delivery %s %s via %s (attempt %s): %s", delivery_id, status.value, channel, attempts,
+                    outcome.reason)
+    return status
+
+
+def _fenced_update(delivery_id: int, claimed_attempts: int, now: dt.datetime, /, **values: Any) -> bool:
+    """Update the row only if this claim still holds it (status sending, same attempt number)."""
+    values["updated_at"] = now
+    params = {"d_id": delivery_id, "d_attempts": claimed_attempts}
+    if any(isinstance(v, ClauseElement) for v in values.values()):
+        stmt = update(_t).where(*_FENCE).values(**values)
+    else:
+        keys = tuple(sorted(values))
+        stmt = _fenced_statements.get(keys)
+        if stmt is None:
+            stmt = _fenced_statements[keys] = update(_t).where(*_FENCE).values(
+                {k: bindparam(f"v_{k}", type_=_t.c[k].type) for k in keys})
+        params.update({f"v_{k}": v for k, v in values.items()})
+    done = db.session.execute(stmt, params).rowcount == 1
+    instance = db.session.identity_map.get(db.session.identity_key(Delivery, delivery_id))
+    if instance is not None:
+        db.session.expire(instance)
+    return done
+
+
+def _finish(held: Claim, now: dt.datetime, *, status: DeliveryStatus, last_error: str) -> None:
+    _fenced_update(held.id, held.attempts, now, status=status, last_error=last_error, final_at=now,
+                   lease_expires_at=None)
+    log.warning("delivery %s %s: %s", held.id, status.value, last_error)
+
+
+# ---------------------------------------------------------------------------------------------------- pacing
+
+def _lock_destination(destination: str) -> None:
+    """Serialise pacing decisions per destination (PostgreSQL; SQLite already holds its single write lock)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(destination.encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _paced_until(held: Claim, now: dt.datetime) -> Optional[dt.datetime]:
+    """When this destination may receive another letter, or None if it may now (per_destination_per_hour)."""
+    limit = int(_config()["per_destination_per_hour"])
+    if not limit or not held.destination:
+        return None
+    _lock_destination(held.destination)
+    window_start = now - HOUR
+    params = {"d_id": held.id, "d_destination": held.destination, "d_since": window_start, "d_now": now}
+    sent = db.session.execute(_SENT_SINCE, params).scalar_one()
+    in_flight = db.session.execute(_IN_FLIGHT, params).scalar_one()
+    if sent + in_flight < limit:
+        return None
+    jitter = dt.timedelta(seconds=random.uniform(0, 30))
+    if sent < limit:  # letters in flight fill the window: look again once they are done
+        return now + dt.timedelta(seconds=30) + jitter
+    frees = db.session.execute(
+        select(_t.c.sent_at).where(*_SAME_DESTINATION, _t.c.sent_at > bindparam("d_since"))
+        .order_by(_t.c.sent_at).offset(sent - limit).limit(1), params).scalar_one()
+    return _aware(frees) + HOUR + jitter
+
+
+def _defer(held: Claim, until: dt.datetime, now: dt.datetime) -> None:
+    """Give the claim back without counting it as an attempt."""
+    _fenced_update(held.id, held.attempts, now, status=DeliveryStatus.PENDING, attempts=_t.c.attempts - 1,
+                   next_attempt_at=until, lease_expires_at=None,
+                   first_attempt_at=None if held.attempts == 1 else _t.c.first_attempt_at)
+    log.info("delivery %s paced: waits until %s", held.id, until.isoformat(timespec="seconds"))
+
+
+# ---------------------------------------------------------------------------------------------------- sweeper
+
+@dataclass
+class SweepResult:
+    """One sweep batch: ids to publish after commit, and what was done."""
+
+    ids: list[int] = field(default_factory=list)
+    recovered: int = 0  # sending rows whose lease expired, put back to pending
+    requeued: int = 0  # due pending rows published again
+    dead: int = 0
+    held: int = 0
+    scanned: int = 0
+
+
+def sweep(now: Optional[dt.datetime] = None, limit: Optional[int] = None) -> SweepResult:
+    """Recover expired leases, hold rows with no available channel, and pick due rows to publish (one batch).
+
+    A fresh row (never claimed) is left alone for requeue_after_seconds, since enqueue() published it; a row
+    the sweeper published is published again only after requeue_after_seconds (lost message or long queue).
+    Rows are taken with FOR UPDATE SKIP LOCKED on PostgreSQL, so two sweepers never pick the same rows.
+    """
+    now = now or utcnow()
+    cfg = _config()
+    limit = int(limit or cfg["sweep_batch"])
+    cutoff = now - dt.timedelta(seconds=float(cfg["requeue_after_seconds"]))
+    result = SweepResult()
+
+    expired = db.session.execute(
+        select(Delivery.id, Delivery.attempts, Delivery.channel)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_expires_at < now)
+        .order_by(Delivery.lease_expires_at).limit(limit).with_for_update(skip_locked=True)).all()
+    still_expired = (Delivery.status == DeliveryStatus.SENDING, Delivery.lease_expires_at < now)
+    give_up = [r.id for r in expired if r.attempts >= int(cfg["max_attempts"])]
+    revive = [r for r in expired if r.attempts < int(cfg["max_attempts"])]
+    if give_up:
+        result.dead = db.session.execute(
+            update(Delivery).where(Delivery.id.in_(give_up), *still_expired)
+            .values(status=DeliveryStatus.DEAD, lease_expires_at=None, final_at=now, updated_at=now,
+                    last_error=f"gave up after {cfg['max_attempts']} attempts: the worker was lost during sending")
+            .execution_options(synchronize_session=False)).rowcount
+    if revive:
+        result.recovered = db.session.execute(
+            update(Delivery).where(Delivery.id.in_([r.id for r in revive]), *still_expired)
+            .values(status=DeliveryStatus.PENDING, lease_expires_at=None, next_attempt_at=now, queued_at=now,
+                    updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        result.ids.extend(r.id for r in revive if r.channel in channels.QUEUED_CHANNELS)
+
+    for channel in Channel:
+        if channel in channels.AVAILABLE_CHANNELS:
+            continue
+        result.held += db.session.execute(
+            update(Delivery).where(Delivery.status == DeliveryStatus.PENDING, Delivery.channel == channel)
+            .values(status=DeliveryStatus.HELD, updated_at=now,
+                    last_error=f"the {channel.value} channel is not available yet")
+            .execution_options(synchronize_session=False)).rowcount
+
+    due = db.session.execute(
+        select(Delivery.id)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.channel.in_(channels.QUEUED_CHANNELS),
+               Delivery.next_attempt_at <= now,
+               or_(and_(Delivery.queued_at.is_(None), or_(Delivery.attempts > 0, Delivery.created_at <= cutoff)),
+                   Delivery.queued_at <= cutoff))
+        .order_by(Delivery.next_attempt_at).limit(limit).with_for_update(skip_locked=True)).scalars().all()
+    if due:
+        db.session.execute(update(Delivery).where(Delivery.id.in_(due)).values(queued_at=now)
+                           .execution_options(synchronize_session=False))
+        result.requeued = len(due)
+        result.ids.extend(due)
+    result.scanned = len(expired) + len(due)
+    return result
+
+
+# ------------------------------------------------------------------------------------------- staff, monitoring
+
+def retry(ids: Iterable[int] = (), *, statuses: Iterable[DeliveryStatus] = (),
+          now: Optional[dt.datetime] = None) -> list[int]:
+    """Give failed, dead or held deliveries a fresh start, published after the caller's commit.
+
+    Attempts and the 48-hour deadline are reset (staff decided to try again, so the full retry budget applies);
+    last_error is kept until the next attempt overwrites it. Sent, pending and sending rows are never touched.
+    """
+    now = now or utcnow()
+    ids = [int(i) for i in ids]
+    statuses = [DeliveryStatus(s) for s in statuses if DeliveryStatus(s) in RETRYABLE]
+    if not ids and not statuses:
+        return []
+    chosen = or_(Delivery.id.in_(ids), Delivery.status.in_(statuses))
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.channel).where(Delivery.status.in_(RETRYABLE), chosen)
+        .order_by(Delivery.id).with_for_update()).all()
+    if not rows:
+        return []
+    db.session.execute(
+        update(Delivery).where(Delivery.id.in_([r.id for r in rows]), Delivery.status.in_(RETRYABLE))
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, lease_expires_at=None,
+                queued_at=None, first_attempt_at=None, final_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    enqueue_on_commit(r.id for r in rows if r.channel in channels.QUEUED_CHANNELS)
+    return [r.id for r in rows]
+
+
+def status_counts() -> dict[DeliveryStatus, dict[Channel, int]]:
+    """Deliveries by status and channel, for the staff monitor and `flask delivery status`."""
+    counts: dict[DeliveryStatus, dict[Channel, int]] = {}
+    rows = db.session.execute(select(Delivery.status, Delivery.channel, func.count())
+                              .group_by(Delivery.status, Delivery.channel)).all()
+    for status, channel, count in rows:
+        counts.setdefault(status, {})[channel] = count
+    return counts
+
+
+def list_failures(limit: int = 50, offset: int = 0,
+                  statuses: Iterable[DeliveryStatus] = RETRYABLE) -> list[Delivery]:
+    """Failed, dead and held deliveries, newest first, with their letter (show office and reason, not the body)."""
+    stmt = (select(Delivery).where(Delivery.status.in_(list(statuses)))
+            .options(joinedload(Delivery.letter))
+            .order_by(func.coalesce(Delivery.final_at, Delivery.updated_at).desc(), Delivery.id.desc())
+            .limit(limit).offset(offset))
+    return list(db.session.execute(stmt).scalars())
+
+
+@dataclass(frozen=True)
+class PrintQueueRow:
+    office_id: int
+    office_title: str
+    pending: int
+
+
+def print_queue() -> list[PrintQueueRow]:
+    """Offices with letters waiting for a print batch, and how many."""
+    rows = db.session.execute(
+        select(Office.id, Office.title, func.count(Delivery.id))
+        .join(Letter, Letter.office_id == Office.id).join(Delivery, Delivery.letter_id == Letter.id)
+        .where(Delivery.channel == Channel.PRINT, Delivery.status == DeliveryStatus.PENDING)
+        .group_by(Office.id, Office.title).order_by(Office.title)).all()
+    return [PrintQueueRow(office_id, title, count) for office_id, title, count in rows]
+
+
+# ------------------------------------------------------------------------------------------------ print batches
+
+def claim_print_batch(office_id: int, now: Optional[dt.datetime] = None) -> list[Delivery]:
+    """Lease every pending print delivery to one office (so a second run cannot print them too)."""
+    now = now or utcnow()
+    pending = (select(Delivery.id).join(Letter, Letter.id == Delivery.letter_id)
+               .where(Letter.office_id == office_id, Delivery.channel == Channel.PRINT,
+                      Delivery.status == DeliveryStatus.PENDING))
+    ids = db.session.execute(
+        update(Delivery).where(Delivery.id.in_(pending.scalar_subquery()), Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, lease_expires_at=now + PRINT_LEASE,
+                first_attempt_at=func.coalesce(Delivery.first_attempt_at, now), updated_at=now)
+        .returning(Delivery.id).execution_options(synchronize_session=False)).scalars().all()
+    if not ids:
+        return []
+    stmt = (select(Delivery).where(Delivery.id.in_(ids))
+            .options(joinedload(Delivery.letter).joinedload(Letter.action).joinedload(Action.supporter))
+            .order_by(Delivery.id).execution_options(populate_existing=True))
+    return list(db.session.execute(stmt).scalars().unique())
+
+
+def record_print_batch(batch: PrintBatch, claimed: list[tuple[int, int]], now: Optional[dt.datetime] = None) -> int:
+    """Mark the printed deliveries (id, attempts) sent with the batch id; call only once the file is on disk."""
+    now = now or utcnow()
+    db.session.add(batch)
+    done = sum(_fenced_update(delivery_id, attempts, now, status=DeliveryStatus.SENT, provider_ref=batch.id,
+                              sent_at=now, final_at=now, lease_expires_at=None, last_error=None)
+               for delivery_id, attempts in claimed)
+    db.session.flush()
+    return done
+
+
+def release_print_batch(claimed: list[tuple[int, int]], now: Optional[dt.datetime] = None) -> None:
+    """Put claimed print deliveries (id, attempts) back to pending after the batch could not be written."""
+    now = now or utcnow()
+    for delivery_id, attempts in claimed:
+        _fenced_update(delivery_id, attempts, now, status=DeliveryStatus.PENDING, lease_expires_at=None,
+                       last_error="print batch could not be written")

@@ -1,0 +1,142 @@
+"""Forms of the supporter's journey, and the sealed state that carries answers from one step to the next.
+
+Nothing is stored server-side before the signature and nothing personal goes into a URL: each step posts a
+hidden `state` field, Fernet-encrypted and authenticated under a key derived from SECRET_KEY, that expires.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from actionkit.letters.services import MAX_PERSONAL_CHARS, Signer
+from actionkit.officials.services import STATE_NAMES
+
+STATE_MAX_AGE_SECONDS = 2 * 3600  # a supporter on a phone may pause; after this they start again
+_ZIP = re.compile(r"\d{5}(?:-?\d{4})?")
+_PHONE = re.compile(r"[\d\s()+.\-]{7,25}")
+
+
+class ExpiredState(Exception):
+    """The hidden state is missing, tampered with, from another campaign, or too old."""
+
+
+def _fernet() -> Fernet:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    key = hmac.new(secret, b"actionkit.letters.form-state.v1", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(data: dict[str, Any]) -> str:
+    """Encrypt and sign step data for a hidden field."""
+    return _fernet().encrypt(json.dumps(data, separators=(",", ":")).encode()).decode("ascii")
+
+
+def unseal(token: str | None, campaign_id: int) -> dict[str, Any]:
+    """The step data sealed for this campaign; raises ExpiredState otherwise."""
+    if not token or len(token) > 20_000:
+        raise ExpiredState()
+    try:
+        data = json.loads(_fernet().decrypt(token.encode("ascii"), ttl=STATE_MAX_AGE_SECONDS))
+    except (InvalidToken, ValueError, UnicodeError):
+        raise ExpiredState() from None
+    if not isinstance(data, dict) or data.get("campaign") != campaign_id:
+        raise ExpiredState()
+    return data
+
+
+def _no_control_characters(form: FlaskForm, field: Any) -> None:
+    if field.data and any(not ch.isprintable() for ch in field.data):
+        raise ValidationError(_l("Please use only letters, numbers and ordinary punctuation."))
+
+
+def _strip(value: Any) -> Any:
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def state_choices() -> list[Any]:
+    """US states by name, values as postal codes (SelectChoice on WTForms >= 3.3, where tuples are deprecated)."""
+    try:
+        from wtforms import SelectChoice
+    except ImportError:  # WTForms < 3.3
+        return sorted(((code.upper(), name) for code, name in STATE_NAMES.items()), key=lambda c: c[1])
+    return [SelectChoice(code.upper(), name) for code, name in sorted(STATE_NAMES.items(), key=lambda c: c[1])]
+
+
+class SignupForm(FlaskForm):
+    """Step 1: who the supporter is and where they live."""
+
+    first_name = StringField(_l("First name"), filters=[_strip], validators=[
+        InputRequired(_l("Enter your first name.")), Length(max=100, message=_l("Your first name is too long.")),
+        _no_control_characters])
+    last_name = StringField(_l("Last name"), filters=[_strip], validators=[
+        InputRequired(_l("Enter your last name.")), Length(max=100, message=_l("Your last name is too long.")),
+        _no_control_characters])
+    email = EmailField(_l("Email"), filters=[lambda v: v.strip() if isinstance(v, str) else v], validators=[
+        InputRequired(_l("Enter your email address.")), Length(max=254, message=_l("Your email is too long."))])
+    street = StringField(_l("Street address"), filters=[_strip], validators=[
+        InputRequired(_l("Enter your street address.")), Length(max=120, message=_l("Your street address is too long.")),
+        _no_control_characters])
+    city = StringField(_l("City"), filters=[_strip], validators=[
+        InputRequired(_l("Enter your city or town.")), Length(max=80, message=_l("The city name is too long.")),
+        _no_control_characters])
+    state = SelectField(_l("State"), choices=state_choices(), validate_choice=True)
+    zip = StringField(_l("ZIP code"), filters=[_strip], validators=[InputRequired(_l("Enter your ZIP code."))])
+    phone = TelField(_l("Phone (optional)"), filters=[_strip], validators=[Optional()])
+    opt_in = BooleanField(_l("Yes, the organizers may contact me again about this campaign and related work."),
+                          default=False)
+    website = StringField(_l("Leave this field empty"))  # honeypot: people never see it, some robots fill it in
+
+    def validate_email(self, field: Any) -> None:
+        try:
+            validate_email(field.data or "", check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError(_l("Enter an email address like name@example.com.")) from None
+
+    def validate_zip(self, field: Any) -> None:
+        if not _ZIP.fullmatch(field.data or ""):
+            raise ValidationError(_l("Enter a 5-digit ZIP code, like 39201."))
+
+    def validate_phone(self, field: Any) -> None:
+        digits = re.sub(r"\D", "", field.data or "")
+        if not _PHONE.fullmatch(field.data or "") or not (len(digits) == 10 or (len(digits) == 11
+                                                                               and digits[0] == "1")):
+            raise ValidationError(_l("Enter a 10-digit US phone number, like 601-555-0100, or leave it empty."))
+
+    def signer(self, language: str) -> Signer:
+        """The validated answers as the value the next steps carry."""
+        return Signer(first_name=self.first_name.data, last_name=self.last_name.data, email=self.email.data,
+                      street=self.street.data, city=self.city.data, state=self.state.data.lower(),
+                      zip=self.zip.data[:5], phone=self.phone.data or None, opt_in=bool(self.opt_in.data),
+                      language=language)
+
+    def fill(self, signer: Signer) -> None:
+        """Prefill from carried answers (the 'correct my address' path)."""
+        for name in ("first_name", "last_name", "email", "street", "city", "zip", "phone"):
+            getattr(self, name).data = getattr(signer, name) or ""
+        self.state.data = signer.state.upper()
+        self.opt_in.data = signer.opt_in
+
+
+class StepForm(FlaskForm):
+    """Steps 2 and 3 carry only the sealed state (plus their own fields); CSRF still applies."""
+
+    state = HiddenField()
+
+
+class ComposeForm(StepForm):
+    """Step 3: which letters to send and the supporter's own words."""
+
+    personal = TextAreaField(_l("Add a few words of your own (optional)"), validators=[
+        Length(max=MAX_PERSONAL_CHARS, message=_l("Please keep your paragraph under %(max)d characters."))])

@@ -1,0 +1,621 @@
+"""The supporter's journey as plain functions: find officials for an address, draft the letters, record the
+signature (supporter, action, letters and their deliveries in one flush), resolve targets that waited for the
+geocoder, and report delivery statuses. Functions flush and never commit; views and tasks commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import String, cast, or_
+from sqlalchemy.orm import selectinload
+
+from actionkit.campaigns.models import Campaign, Personalisation
+from actionkit.db import utcnow
+from actionkit.delivery import channels as delivery_channels
+from actionkit.delivery import services as delivery_services
+from actionkit.delivery.models import FINAL_STATUSES, Channel, Delivery, DeliveryStatus
+from actionkit.extensions import db
+from actionkit.letters import rendering
+from actionkit.letters.models import Action, Letter, MatchAccuracy, Supporter
+from actionkit.officials import geocoders, matching
+from actionkit.officials.matching import AddressError
+from actionkit.officials.models import (
+    OFFICE_DIVISION, Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType, Official,
+)
+from actionkit.officials.services import STATE_NAMES
+from actionkit.privacy.crypto import crypto, email_hash
+
+log = logging.getLogger(__name__)
+
+TOKEN_PURPOSE = "action-token"
+MAX_PERSONAL_CHARS = 2000
+MAX_EDITED_BODY_CHARS = 10_000
+SALUTATIONS = {
+    OfficeType.SHERIFF: "Sheriff",
+    OfficeType.STATE_SENATOR: "Senator",
+    OfficeType.STATE_REPRESENTATIVE: "Representative",
+    OfficeType.US_REPRESENTATIVE: "Representative",
+    OfficeType.US_SENATOR: "Senator",
+}
+# Match warnings that promise the supporter a human check before delivery: the letters they concern are HELD.
+HOLD_WARNINGS = {
+    "district_recently_redrawn": ((OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE),
+                                  "held for review: state legislative district recently redrawn"),
+    "boundary_disagreement": ((OfficeType.SHERIFF, OfficeType.US_REPRESENTATIVE),
+                              "held for review: geocoder and boundary files disagree"),
+}
+CANCELLED_PREFIX = "cancelled"
+
+
+class DuplicateAction(Exception):
+    """This supporter already signed this campaign; nothing new is sent."""
+
+
+class ChoiceError(ValueError):
+    """The supporter has not (validly) made a choice the match needs; `code` names which."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+# --- the values carried between steps --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Signer:
+    """What the supporter typed; lives only in the sealed form state until the signature is recorded."""
+
+    first_name: str
+    last_name: str
+    email: str
+    street: str
+    city: str
+    state: str  # lower-case postal code
+    zip: str
+    phone: str | None = None
+    opt_in: bool = False
+    language: str = "en"
+
+    def address(self) -> dict[str, str]:
+        return {"street": self.street, "city": self.city, "state": self.state.upper(), "zip": self.zip}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Signer":
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+@dataclass
+class AddressOption:
+    """One of several addresses the geocoder found, with the districts it settles (type -> OCD id)."""
+
+    label: str
+    divisions: dict[str, str]
+
+
+@dataclass
+class Plan:
+    """Where the address placed the supporter, as OCD ids: settled districts, open choices, pending levels."""
+
+    accuracy: str
+    divisions: dict[str, str] = field(default_factory=dict)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    address_options: list[AddressOption] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # OfficeType values whose district is not known yet
+    retryable: bool = False
+    warnings: list[str] = field(default_factory=list)
+    confirmed: bool = False
+
+    @property
+    def needs_choice(self) -> bool:
+        return bool(self.candidates or self.address_options)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """ZIP-level matches are a guess the supporter must confirm; so is any open choice."""
+        return self.needs_choice or (self.accuracy == "zip" and not self.confirmed)
+
+    @property
+    def waiting(self) -> list[str]:
+        """Pending levels that a later retry can resolve (and that the action will record)."""
+        return list(self.pending) if self.retryable else []
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Plan":
+        values = dict(data)
+        values["address_options"] = [AddressOption(**o) for o in values.get("address_options", [])]
+        return cls(**values)
+
+
+@dataclass
+class Target:
+    """One office the supporter writes to, with its district and current holder (None: vacant/unknown)."""
+
+    office: Office
+    holder: Official | None
+
+    @property
+    def division(self) -> Division:
+        return self.office.division
+
+
+@dataclass
+class AgreementInfo:
+    """The 287(g) agreements ICE lists for the supporter's county sheriff (ended agreements left out)."""
+
+    agency: str = ""
+    participating: list[tuple[str, dt.date | None]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.participating)
+
+    def first_signed(self) -> dt.date | None:
+        dates = [d for _, d in self.participating if d is not None]
+        return min(dates) if dates else None
+
+    def context(self) -> dict[str, Any]:
+        """The agreement_287g merge field (English: letters go to officials in the campaign's letter language)."""
+        signed = self.first_signed()
+        parts = [f"287(g) {kind} agreement, signed {d.isoformat()}" if d else f"287(g) {kind} agreement"
+                 for kind, d in self.participating]
+        parts += [f"287(g) {kind} agreement pending" for kind in self.pending]
+        return {
+            "active": self.active,
+            "pending": bool(self.pending) and not self.active,
+            "agency": self.agency,
+            "status": "; ".join(parts) if parts else "No 287(g) agreement on ICE's list",
+            "signed": f"{signed:%B} {signed.day}, {signed.year}" if signed else "",
+            "signed_iso": signed.isoformat() if signed else "",
+            "support_types": [k for k, _ in self.participating] or list(self.pending),
+        }
+
+    def display(self) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """(agency, [(model, signed ISO date)], [pending model]) for labels.agreement_summary."""
+        return (self.agency, [(k, d.isoformat() if d else "") for k, d in self.participating], list(self.pending))
+
+
+@dataclass
+class Draft:
+    """A letter ready to record (or the reason it cannot be written)."""
+
+    target: Target
+    subject: str = ""
+    body: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Recorded:
+    """The result of a signature: the action, the raw thank-you token (never stored) and deliveries to queue."""
+
+    action: Action
+    token: str
+    delivery_ids: list[int]
+
+
+# --- matching ------------------------------------------------------------------------------------------------
+
+def _address_options(match: matching.Match, signer: Signer, state: str) -> list[AddressOption]:
+    """Adapter: Match merges several geocoder matches into per-type candidates; ask the geocoder once more for
+    each address's own districts so the supporter can pick their address instead of a district number."""
+    if not match.address_candidates:
+        return []
+    known = {(d.type, d.geoid): d.ocd_id for d in match.divisions.values()}
+    known.update({(d.type, d.geoid): d.ocd_id for ds in match.candidates.values() for d in ds})
+    try:
+        norm = matching.normalise_address(signer.address())
+        result = matching.get_geocoder().geocode(norm.query(state))
+    except (geocoders.GeocoderError, AddressError):
+        return []
+    options = []
+    for found in result.matches:
+        divisions = {}
+        for kind, areas in found.geographies.areas.items():
+            if kind is not DivisionType.STATE and len(areas) == 1 and (kind, areas[0].geoid) in known:
+                divisions[kind.value] = known[(kind, areas[0].geoid)]
+        if not {t.value for t in match.candidates} <= set(divisions):
+            return []
+        options.append(AddressOption(label=found.matched_address, divisions=divisions))
+    return options if len(options) > 1 else []
+
+
+def plan_from_match(match: matching.Match, options: list[AddressOption] | None = None) -> Plan:
+    """The parts of a Match the next steps need, as JSON-able OCD ids."""
+    return Plan(
+        accuracy=match.accuracy.value,
+        divisions={t.value: d.ocd_id for t, d in match.divisions.items()},
+        candidates={t.value: [d.ocd_id for d in ds] for t, ds in match.candidates.items()},
+        address_options=list(options or []),
+        pending=[lv.value for lv in match.levels if lv in match.pending],
+        retryable=match.retryable,
+        warnings=list(match.warnings),
+    )
+
+
+def find_officials(campaign: Campaign, signer: Signer) -> Plan:
+    """Match the supporter's address for the campaign's office types; raises AddressError for unusable input."""
+    found = matching.match(signer.address(), campaign.office_types, state=campaign.state)
+    return plan_from_match(found, _address_options(found, signer, campaign.state))
+
+
+def choose(plan: Plan, *, address_option: str | None = None, divisions: Mapping[str, str] | None = None,
+           confirmed: bool = False) -> Plan:
+    """Apply what the supporter picked on the confirmation step; raises ChoiceError when a pick is missing."""
+    chosen = Plan.from_dict(plan.to_dict())
+    if chosen.address_options:
+        try:
+            option = chosen.address_options[int(address_option or "")]
+        except (ValueError, IndexError):
+            raise ChoiceError("address_option") from None
+        chosen.divisions.update(option.divisions)
+    else:
+        for kind, options in chosen.candidates.items():
+            pick = (divisions or {}).get(kind)
+            if pick not in options:
+                raise ChoiceError(kind)
+            chosen.divisions[kind] = pick
+    chosen.candidates, chosen.address_options = {}, []
+    chosen.warnings = [w for w in chosen.warnings if w not in ("zip_spans_districts", "several_addresses",
+                                                                "near_district_line")]
+    if chosen.accuracy == "zip" and not (confirmed or plan.needs_choice):
+        raise ChoiceError("confirm")
+    chosen.confirmed = True
+    return chosen
+
+
+# --- officials, districts and agreements ----------------------------------------------------------------------
+
+def _divisions(ocd_ids: Iterable[str]) -> dict[str, Division]:
+    ids = [i for i in ocd_ids if i]
+    if not ids:
+        return {}
+    return {d.ocd_id: d for d in db.session.scalars(db.select(Division).where(Division.ocd_id.in_(ids)))}
+
+
+def _type_order(campaign: Campaign) -> dict[OfficeType, int]:
+    return {OfficeType(t): i for i, t in enumerate(campaign.target_types)}
+
+
+def offices_for(divisions: Iterable[Division], levels: Iterable[OfficeType]) -> list[Office]:
+    """Offices of the given types that hang off the given divisions, with holders loaded."""
+    by_id = {d.id: d for d in divisions if d.id is not None}
+    wanted = list(levels)
+    if not by_id or not wanted:
+        return []
+    rows = db.session.scalars(
+        db.select(Office).where(Office.division_id.in_(list(by_id)), Office.type.in_(wanted))
+        .options(selectinload(Office.officials), selectinload(Office.division))).all()
+    return [o for o in rows if OFFICE_DIVISION[o.type] is by_id[o.division_id].type]
+
+
+def targets(campaign: Campaign, plan: Plan) -> list[Target]:
+    """The offices the supporter writes to now (settled districts only), in the campaign's order."""
+    order = _type_order(campaign)
+    levels = [t for t in campaign.office_types if t.value not in plan.pending]
+    offices = offices_for(_divisions(plan.divisions.values()).values(), levels)
+    offices.sort(key=lambda o: (order.get(o.type, 99), o.seat, o.id))
+    return [Target(o, o.holder) for o in offices]
+
+
+def candidate_groups(campaign: Campaign, plan: Plan) -> list[tuple[DivisionType, list[tuple[Division,
+                                                                                             list[Target]]]]]:
+    """For each district type the supporter must pick: each candidate district and the officials it means."""
+    groups = []
+    all_divisions = _divisions(i for ids in plan.candidates.values() for i in ids)
+    for kind, ids in plan.candidates.items():
+        divisions = [all_divisions[i] for i in ids if i in all_divisions]
+        levels = [t for t in campaign.office_types if OFFICE_DIVISION[t].value == kind]
+        offices = offices_for(divisions, levels)
+        groups.append((DivisionType(kind), [(d, [Target(o, o.holder) for o in offices if o.division_id == d.id])
+                                            for d in divisions]))
+    return groups
+
+
+def county_of(plan: Plan) -> Division | None:
+    ocd = plan.divisions.get(DivisionType.COUNTY.value)
+    return _divisions([ocd]).get(ocd) if ocd else None
+
+
+def agreement_for(county: Division | None) -> AgreementInfo:
+    """ICE's 287(g) rows for the county's sheriff office (participating and pending, not ended)."""
+    if county is None or county.id is None:
+        return AgreementInfo()
+    rows = db.session.execute(
+        db.select(Agreement287g).join(Office, Agreement287g.office_id == Office.id)
+        .where(Office.division_id == county.id, Office.type == OfficeType.SHERIFF,
+               Agreement287g.ended_on.is_(None))
+        .order_by(Agreement287g.signed_on, Agreement287g.support_type)).scalars().all()
+    info = AgreementInfo(agency=rows[0].agency if rows else "")
+    for row in rows:
+        if row.status is AgreementStatus.PARTICIPATING:
+            info.participating.append((row.support_type, row.signed_on))
+        elif row.support_type not in info.pending:
+            info.pending.append(row.support_type)
+    return info
+
+
+def salutation(target: Target) -> str:
+    """'Sheriff Jones', 'Senator Wicker'; just 'Sheriff' when the holder is unknown."""
+    title = SALUTATIONS[target.office.type]
+    holder = target.holder
+    if holder is None:
+        return title
+    last = holder.last_name or holder.name.split()[-1]
+    return f"{title} {last}"
+
+
+def letter_context(campaign: Campaign, target: Target, *, first_name: str, last_name: str, city: str,
+                   county: Division | None, agreement: AgreementInfo) -> dict[str, Any]:
+    """The merge fields of one letter (see rendering.MERGE_FIELDS)."""
+    county_name = county.name if county is not None else ""
+    holder = target.holder
+    return {
+        "supporter": {"first_name": first_name, "last_name": last_name, "city": city, "county": county_name,
+                      "state": STATE_NAMES.get(campaign.state, campaign.state.upper())},
+        "official": {"title": target.office.title, "name": holder.name if holder else target.office.title,
+                     "first_name": (holder.first_name or "") if holder else "",
+                     "last_name": (holder.last_name or "") if holder else "",
+                     "salutation": salutation(target), "district": target.division.name,
+                     "office_type": target.office.type.value},
+        "county": county_name,
+        "agreement_287g": agreement.context(),
+        "campaign": {"title": campaign.text(campaign.letter_language).title},
+    }
+
+
+def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name: str, city: str,
+                  only: Iterable[OfficeType] | None = None) -> list[Draft]:
+    """Render each target's letter from the campaign's template for its office type."""
+    county = county_of(plan)
+    agreement = agreement_for(county)
+    wanted = set(only) if only is not None else None
+    drafts = []
+    for target in targets(campaign, plan):
+        if wanted is not None and target.office.type not in wanted:
+            continue
+        drafts.append(_draft(campaign, target, first_name=first_name, last_name=last_name, city=city,
+                             county=county, agreement=agreement))
+    return drafts
+
+
+def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
+    template = campaign.template(target.office.type, campaign.letter_language)
+    if template is None:
+        log.error("campaign %s has no %s template", campaign.id, target.office.type.value)
+        return Draft(target, error="no_template")
+    try:
+        subject, body = rendering.render_letter(template, letter_context(campaign, target, **context))
+    except rendering.RenderError as exc:
+        log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
+        return Draft(target, error="render")
+    return Draft(target, subject, body)
+
+
+def clean_supporter_text(text: str | None, limit: int) -> str:
+    """Supporter-written plain text: \\n line ends, no control characters, trimmed to the limit."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+    return rendering.clean_body(text)[:limit]
+
+
+def add_paragraph(body: str, paragraph: str) -> str:
+    """Insert the supporter's paragraph before the closing (the letter's last paragraph)."""
+    paragraph = clean_supporter_text(paragraph, MAX_PERSONAL_CHARS)
+    if not paragraph:
+        return body
+    blocks = body.split("\n\n")
+    if len(blocks) < 2:
+        return f"{body}\n\n{paragraph}"
+    return "\n\n".join(blocks[:-1] + [paragraph, blocks[-1]])
+
+
+def personalise(campaign: Campaign, drafts: list[Draft], *, personal: str = "",
+                bodies: Mapping[int, str] | None = None) -> list[Draft]:
+    """Apply the supporter's edits as far as the campaign allows (locked / a paragraph / the whole body)."""
+    out = []
+    for draft in drafts:
+        body = draft.body
+        if campaign.personalisation is Personalisation.PARAGRAPH:
+            body = add_paragraph(body, personal)
+        elif campaign.personalisation is Personalisation.EDITABLE:
+            edited = clean_supporter_text((bodies or {}).get(draft.target.office.id), MAX_EDITED_BODY_CHARS)
+            body = edited or body
+        out.append(Draft(draft.target, draft.subject, body, draft.error))
+    return out
+
+
+# --- recording the signature ---------------------------------------------------------------------------------
+
+def token_hash(token: str) -> str:
+    return crypto().lookup_hash(token, TOKEN_PURPOSE)
+
+
+def find_supporter(email: str) -> Supporter | None:
+    return db.session.scalar(db.select(Supporter).where(Supporter.email_hash == email_hash(email)))
+
+
+def _holds(warnings: Iterable[str]) -> dict[OfficeType, str]:
+    held: dict[OfficeType, str] = {}
+    for warning in warnings:
+        kinds, reason = HOLD_WARNINGS.get(warning, ((), ""))
+        for kind in kinds:
+            held.setdefault(kind, reason)
+    return held
+
+
+def _add_letters(action: Action, drafts: Iterable[Draft], warnings: Iterable[str]) -> list[int]:
+    """Letters and one delivery each; returns the ids of deliveries to queue now: pending (not held) and on a
+    channel sent one at a time (print letters wait for a batch)."""
+    held = _holds(warnings)
+    deliveries = []
+    for draft in drafts:
+        if draft.error:
+            continue
+        office, holder = draft.target.office, draft.target.holder
+        letter = Letter(action=action, office=office, official=holder, office_type=office.type.value,
+                        addressed_to=(holder.name if holder else office.title)[:255],
+                        office_title=office.title[:255], subject=draft.subject, body=draft.body)
+        db.session.add(letter)
+        delivery = delivery_services.new_delivery(letter)
+        reason = held.get(office.type)
+        if reason:
+            delivery.status, delivery.last_error = DeliveryStatus.HELD, reason
+        deliveries.append(delivery)
+    db.session.flush()
+    return [d.id for d in deliveries
+            if d.status is DeliveryStatus.PENDING and d.channel in delivery_channels.QUEUED_CHANNELS]
+
+
+def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[Draft]) -> Recorded:
+    """Supporter (found by e-mail hash), action, letters and deliveries, flushed together; raises
+    DuplicateAction when this e-mail already signed this campaign."""
+    supporter = find_supporter(signer.email)
+    if supporter is None:
+        supporter = Supporter(email_hash=email_hash(signer.email), email=signer.email.strip())
+        db.session.add(supporter)
+        returning = False
+    else:
+        signed = db.session.scalars(db.select(Action.campaign_id).where(Action.supporter_id == supporter.id)).all()
+        if campaign.id in signed:
+            raise DuplicateAction()
+        returning = bool(signed)
+    supporter.first_name, supporter.last_name = signer.first_name, signer.last_name
+    supporter.language = signer.language
+    supporter.opt_in = bool(supporter.opt_in or signer.opt_in)
+    county = county_of(plan)
+    token = secrets.token_urlsafe(32)
+    action = Action(campaign=campaign, supporter=supporter, token_hash=token_hash(token), language=signer.language,
+                    street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
+                    state=campaign.state, county_id=county.id if county is not None else None,
+                    division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
+                    pending_types=plan.waiting, is_returning=returning)
+    db.session.add(action)
+    db.session.flush()
+    return Recorded(action, token, _add_letters(action, drafts, plan.warnings))
+
+
+def _accuracy(value: str) -> MatchAccuracy:
+    try:
+        return MatchAccuracy(value)
+    except ValueError:
+        return MatchAccuracy.NONE
+
+
+def find_action(token: str) -> Action | None:
+    """The action a thank-you page or e-mail token belongs to (either token works)."""
+    if not token or len(token) > 128:
+        return None
+    digest = token_hash(token)
+    return db.session.scalar(
+        db.select(Action).where(or_(Action.token_hash == digest, Action.email_token_hash == digest))
+        .options(selectinload(Action.letters).selectinload(Letter.delivery),
+                 selectinload(Action.letters).selectinload(Letter.office).selectinload(Office.division),
+                 selectinload(Action.campaign)))
+
+
+# --- targets that waited for the geocoder ----------------------------------------------------------------------
+
+def actions_waiting(max_age: dt.timedelta, limit: int = 500) -> list[int]:
+    """Ids of actions with pending office types, young enough to keep retrying."""
+    return list(db.session.scalars(
+        db.select(Action.id).where(cast(Action.pending_types, String) != "[]",
+                                   Action.address_purged_at.is_(None), Action.created_at > utcnow() - max_age)
+        .order_by(Action.id).limit(limit)))
+
+
+def actions_unconfirmed(grace: dt.timedelta, max_age: dt.timedelta, limit: int = 500) -> list[int]:
+    """Ids of recent actions whose confirmation e-mail was never sent (e.g. the broker was down at signing)."""
+    now = utcnow()
+    return list(db.session.scalars(
+        db.select(Action.id).where(Action.confirmation_sent_at.is_(None), Action.created_at < now - grace,
+                                   Action.created_at > now - max_age).order_by(Action.id).limit(limit)))
+
+
+def resolve_pending(action_id: int) -> list[int]:
+    """Retry matching for an action's pending office types; when it succeeds, write their letters and
+    deliveries and return the delivery ids to queue. A second run finds nothing pending and does nothing."""
+    action = db.session.scalar(db.select(Action).where(Action.id == action_id).with_for_update())
+    if action is None or not action.pending_types:
+        return []
+    supporter = action.supporter
+    if action.street is None or supporter.deleted_at is not None:
+        action.pending_types = []
+        return []
+    address = {"street": action.street, "city": action.city or "", "state": action.state.upper(),
+               "zip": action.zip or ""}
+    try:
+        found = matching.resolve_pending(address, action.pending_types, state=action.state)
+    except AddressError as exc:
+        log.warning("action %s: pending targets cannot be matched (%s); giving up", action.id, exc.code)
+        action.pending_types = []
+        return []
+    if found is None:
+        return []
+    plan = plan_from_match(found)
+    campaign = action.campaign
+    kinds = [OfficeType(t) for t in action.pending_types]
+    done = {letter.office_id for letter in action.letters}
+    drafts = [d for d in draft_letters(campaign, plan, first_name=supporter.first_name or "",
+                                       last_name=supporter.last_name or "", city=action.city or "", only=kinds)
+              if d.target.office.id not in done]
+    if action.county_id is None:
+        county = county_of(plan)
+        action.county_id = county.id if county is not None else None
+    action.division_ids = sorted(set(action.division_ids or []) | set(plan.divisions.values()))
+    action.pending_types = []
+    ids = _add_letters(action, drafts, plan.warnings)
+    log.info("action %s: %d pending letters written", action.id, len(drafts))
+    return ids
+
+
+# --- what the supporter sees afterwards ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LetterStatus:
+    letter_id: int
+    office_id: int
+    office_type: str
+    addressed_to: str
+    office_title: str
+    status: str  # a key of labels.STATUS_LABELS
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("sent", "printed", "failed", "cancelled")
+
+
+def delivery_status(delivery: Delivery | None) -> str:
+    """The supporter's view of a delivery: a key of labels.STATUS_LABELS."""
+    if delivery is None:
+        return "cancelled"
+    status = delivery.status
+    if status is DeliveryStatus.PENDING:
+        if delivery.attempts:
+            return "retrying"
+        return "print_queued" if delivery.channel is Channel.PRINT else "queued"
+    if status is DeliveryStatus.SENDING:
+        return "sending"
+    if status is DeliveryStatus.SENT:
+        return "printed" if delivery.channel is Channel.PRINT else "sent"
+    if status is DeliveryStatus.HELD:
+        return "held"
+    if status in FINAL_STATUSES and (delivery.last_error or "").startswith(CANCELLED_PREFIX):
+        return "cancelled"
+    return "failed"
+
+
+def letter_statuses(action: Action) -> list[LetterStatus]:
+    return [LetterStatus(letter.id, letter.office_id, letter.office_type, letter.addressed_to, letter.office_title,
+                         delivery_status(letter.delivery)) for letter in action.letters]
+

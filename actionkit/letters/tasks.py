@@ -1,0 +1,77 @@
+"""Letters tasks: thin, named, taking ids only (never an address or e-mail); each commits its own work."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+
+from actionkit.extensions import db
+from actionkit.letters import confirmation, services
+
+log = logging.getLogger(__name__)
+
+PENDING_MAX_AGE = dt.timedelta(days=7)  # after this a pending target is left for staff, not retried
+CONFIRMATION_GRACE = dt.timedelta(minutes=10)  # the sweep re-queues confirmations unsent after this ...
+CONFIRMATION_MAX_AGE = dt.timedelta(days=2)  # ... unless the action is older than this
+# Periodic tasks for celery beat (merged into beat_schedule by celery_init_app).
+BEAT_SCHEDULE = {
+    "letters.sweep_pending": {"task": "letters.sweep_pending", "schedule": 600.0, "options": {"expires": 600.0}},
+}
+
+
+def publish(task: Any, *args: Any) -> bool:
+    """Queue a task after commit without ever failing the request: if the broker is down, the sweep queues it."""
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception as exc:  # broker unreachable: the rows are committed and the periodic sweep catches up
+        log.warning("could not queue %s (%s); the sweep will", task.name, type(exc).__name__)
+        return False
+    return True
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    if delivery_ids:
+        from actionkit.delivery import enqueue
+
+        enqueue(delivery_ids)
+
+
+@shared_task(name="letters.resolve_pending", ignore_result=True)
+def resolve_pending(action_id: int) -> int:
+    """Retry matching for an action's pending targets; write, commit and queue their letters when it works."""
+    ids = services.resolve_pending(int(action_id))
+    db.session.commit()
+    _enqueue(ids)
+    return len(ids)
+
+
+@shared_task(name="letters.sweep_pending", ignore_result=True)
+def sweep_pending() -> int:
+    """Queue resolve_pending for actions still waiting for the geocoder, and any confirmation never queued."""
+    max_age = dt.timedelta(days=float(current_app.config.get("PENDING_MAX_AGE_DAYS") or PENDING_MAX_AGE.days))
+    waiting = services.actions_waiting(max_age)
+    unconfirmed = services.actions_unconfirmed(CONFIRMATION_GRACE, CONFIRMATION_MAX_AGE)
+    db.session.rollback()
+    for action_id in waiting:
+        publish(resolve_pending, action_id)
+    for action_id in unconfirmed:
+        publish(send_confirmation, action_id)
+    if waiting or unconfirmed:
+        log.info("queued %d actions with pending targets, %d confirmations", len(waiting), len(unconfirmed))
+    return len(waiting) + len(unconfirmed)
+
+
+@shared_task(name="letters.send_confirmation", bind=True, ignore_result=True, max_retries=8)
+def send_confirmation(self, action_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """E-mail the supporter their links once; a transient mail failure retries with backoff."""
+    try:
+        sent = confirmation.send_confirmation(int(action_id))
+    except confirmation.TryLater as exc:
+        db.session.rollback()
+        log.warning("confirmation for action %s not sent yet (%s); retrying", action_id, exc)
+        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
+    db.session.commit()
+    return sent

@@ -1,0 +1,223 @@
+"""Staff work on the directory: search offices, correct contact channels and holders, and import the sheriffs CSV
+from the browser (upload -> preview -> apply). Plain functions that flush and never commit; the views audit."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Optional
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from actionkit.extensions import db
+from actionkit.officials import importers
+from actionkit.officials.importers import sheriffs
+from actionkit.officials.models import Division, Office, OfficeType, Official, SyncRun
+from actionkit.officials.services import CONTACT_FIELDS, SyncReport
+
+STAFF_SOURCE = "staff"
+HOLDER_FIELDS = ("name", "first_name", "last_name", "party", "email", "phone")
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+UPLOAD_MAX_AGE_SECONDS = 24 * 3600
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+class AdminError(Exception):
+    """A directory edit or import was refused; the message is for staff."""
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def no_channel() -> ColumnElement[bool]:
+    """SQL condition: the office has neither an email address nor a postal address, so nothing can be sent."""
+    return and_(or_(Office.email.is_(None), func.trim(Office.email) == ""),
+                or_(Office.postal_address.is_(None), func.trim(Office.postal_address) == ""))
+
+
+def search(query: str = "", *, office_type: Optional[OfficeType] = None, state: Optional[str] = None,
+           undeliverable: bool = False, page: int = 1, per_page: int = 50) -> tuple[list[Office], int]:
+    """Offices whose title, district or county name, GEOID or current holder's name contains the query."""
+    where = []
+    q = (query or "").strip().lower()
+    if q:
+        holder = exists(select(Official.id).where(Official.office_id == Office.id, Official.left_on.is_(None),
+                                                  func.lower(Official.name).contains(q, autoescape=True)))
+        where.append(or_(func.lower(Office.title).contains(q, autoescape=True),
+                         func.lower(Division.name).contains(q, autoescape=True),
+                         Division.geoid == q, holder))
+    if office_type is not None:
+        where.append(Office.type == office_type)
+    if state:
+        where.append(Division.state == state)
+    if undeliverable:
+        where.append(no_channel())
+    base = select(Office).join(Division, Office.division_id == Division.id).where(*where)
+    total = int(db.session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    rows = db.session.scalars(
+        base.options(selectinload(Office.officials), selectinload(Office.division))
+        .order_by(Office.type, Division.name, Office.seat).limit(per_page).offset((max(page, 1) - 1) * per_page))
+    return list(rows), total
+
+
+def undeliverable_count() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Office).where(no_channel())) or 0)
+
+
+def can_deliver(office: Office) -> bool:
+    return not (_blank(office.email) and _blank(office.postal_address))
+
+
+def get_office(office_id: int) -> Optional[Office]:
+    return db.session.scalar(select(Office).where(Office.id == office_id)
+                             .options(selectinload(Office.officials), selectinload(Office.division),
+                                      selectinload(Office.agreements)))
+
+
+def update_contact(office: Office, values: dict[str, Optional[str]], today: Optional[dt.date] = None) -> dict[str, Any]:
+    """Set the office's contact channels (a blank clears a value, unlike a source sync); returns
+    {field: [old, new]} for the audit log. The office's source becomes 'staff' as of today."""
+    changes: dict[str, Any] = {}
+    for name in CONTACT_FIELDS:
+        if name not in values:
+            continue
+        new = None if _blank(values[name]) else str(values[name]).strip()
+        old = getattr(office, name)
+        if (old or None) != new:
+            setattr(office, name, new)
+            changes[name] = [old, new]
+    if changes:
+        office.source, office.as_of = STAFF_SOURCE, today or dt.date.today()
+    db.session.flush()
+    return changes
+
+
+def update_holder(office: Office, mode: str, values: dict[str, Optional[str]],
+                  today: Optional[dt.date] = None) -> dict[str, Any]:
+    """mode 'keep': correct the current holder's details; 'new': someone else holds the office now (the
+    previous tenure is ended, never deleted); 'vacant': nobody (or nobody known) holds it. Returns changes."""
+    today = today or dt.date.today()
+    holder = office.holder
+    clean = {k: (None if _blank(values.get(k)) else str(values.get(k)).strip()) for k in HOLDER_FIELDS}
+    if mode == "vacant":
+        if holder is None:
+            return {}
+        holder.left_on = today
+        db.session.flush()
+        return {"holder": [holder.name, None]}
+    if mode == "keep" and holder is not None:
+        if clean["name"] is None:
+            raise AdminError("The holder's name cannot be empty; choose 'vacant' to remove the holder.")
+        changes = {}
+        for name, value in clean.items():
+            if getattr(holder, name) != value:
+                changes[name] = [getattr(holder, name), value]
+                setattr(holder, name, value)
+        if changes:
+            holder.as_of = today
+        db.session.flush()
+        return changes
+    if mode not in ("keep", "new"):
+        raise AdminError(f"unknown holder change {mode!r}")
+    if clean["name"] is None:
+        if mode == "keep":
+            return {}
+        raise AdminError("Give the new holder's name.")
+    if holder is not None:
+        if holder.name == clean["name"] and mode == "keep":
+            return {}
+        holder.left_on = today
+    key = f"{STAFF_SOURCE}:{office.id}:{sheriffs.name_key(clean['name']) or secrets.token_hex(4)}"
+    new = Official(office=office, person_key=key, source=STAFF_SOURCE, as_of=today, start_date=None,
+                   **{k: v for k, v in clean.items()})
+    db.session.add(new)
+    db.session.flush()
+    return {"holder": [holder.name if holder else None, new.name]}
+
+
+def latest_sync_runs() -> list[SyncRun]:
+    """The most recent run of each source, for the 'sync status' table."""
+    newest = select(func.max(SyncRun.id)).group_by(SyncRun.source)
+    return list(db.session.scalars(select(SyncRun).where(SyncRun.id.in_(newest)).order_by(SyncRun.source)))
+
+
+# --- the sheriffs CSV, uploaded from the browser ----------------------------------------------------------------
+
+def upload_dir(instance: Path) -> Path:
+    return instance / "uploads"
+
+
+def upload_path(instance: Path, token: str) -> Path:
+    """The stored upload for a token; tokens are checked so no other path can be named."""
+    if not _TOKEN.match(token or ""):
+        raise AdminError("This upload is unknown or has expired; upload the file again.")
+    path = upload_dir(instance) / f"sheriffs-{token}.csv"
+    if not path.is_file():
+        raise AdminError("This upload is unknown or has expired; upload the file again.")
+    return path
+
+
+def store_upload(instance: Path, stream: IO[bytes]) -> str:
+    """Keep an uploaded CSV under instance/uploads with a random name until it is applied or cancelled;
+    returns its token. Stale uploads (older than a day) are removed on the way."""
+    data = stream.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise AdminError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; a sheriffs CSV is "
+                         "a few kilobytes.")
+    if not data.strip():
+        raise AdminError("The file is empty.")
+    folder = upload_dir(instance)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("sheriffs-*.csv"):
+        try:
+            if time.time() - old.stat().st_mtime > UPLOAD_MAX_AGE_SECONDS:
+                old.unlink()
+        except OSError:
+            pass
+    token = secrets.token_hex(16)
+    path = folder / f"sheriffs-{token}.csv"
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return token
+
+
+def discard_upload(instance: Path, token: str) -> None:
+    try:
+        upload_path(instance, token).unlink()
+    except (AdminError, OSError):
+        pass
+
+
+@dataclass
+class ImportPreview:
+    rows: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r.get("changed")]
+
+
+def preview_upload(instance: Path, token: str, state: str) -> ImportPreview:
+    """What applying the upload would change (nothing is written); SourceError for a malformed file."""
+    rows = sheriffs.preview(upload_path(instance, token), state)
+    return ImportPreview([r for r in rows if "error" not in r], [r for r in rows if "error" in r])
+
+
+def apply_upload(instance: Path, token: str, state: str, file_name: str) -> SyncReport:
+    """Load the previewed upload through the sheriffs importer and record a sync run; the file is kept until
+    the caller commits and discards it (a rolled-back apply can be retried)."""
+    path = upload_path(instance, token)
+    ctx = importers.ImportContext()
+    report = sheriffs.load(path, state, ctx)
+    db.session.add(SyncRun(source=report.source, location=f"upload: {file_name}"[:1024],
+                           sha256=importers.sha256_of(path), as_of=ctx.date_for(path), counts=report.counts(),
+                           changes=report.changes[:500]))
+    db.session.flush()
+    return report
+

@@ -1,0 +1,63 @@
+"""Forms of the officials admin: search, editing an office and its holder, the sheriffs CSV upload."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import Form, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Email, Length, Optional, Regexp, URL
+
+from actionkit.officials.models import OfficeType
+from actionkit.officials.services import STATE_NAMES
+
+OFFICE_TYPE_CHOICES = [("", "any office")] + [(t.value, t.value.replace("_", " ")) for t in OfficeType]
+STATE_CHOICES = sorted(STATE_NAMES.items(), key=lambda item: item[1])
+
+
+class SearchForm(Form):
+    """GET parameters of the directory search (no CSRF: it changes nothing)."""
+
+    q = StringField("Name, office, county or district", validators=[Optional(), Length(max=200)])
+    type = SelectField("Office", choices=OFFICE_TYPE_CHOICES, default="")
+    state = SelectField("State", choices=[("", "any state")] + STATE_CHOICES, default="")
+    undeliverable = SelectField("Show", choices=[("", "all offices"),
+                                                 ("1", "only offices with no email and no postal address")],
+                                default="")
+
+
+class OfficeForm(FlaskForm):
+    email = StringField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=64)])
+    fax = StringField("Fax", validators=[Optional(), Length(max=64)])
+    postal_address = TextAreaField("Postal address", validators=[Optional(), Length(max=1000)],
+                                   render_kw={"rows": 4})
+    web_form_url = StringField("Web contact form", validators=[Optional(), URL(), Length(max=512)])
+    website = StringField("Website", validators=[Optional(), URL(), Length(max=512)])
+    cwc_office_code = StringField("CWC office code (House)", validators=[Optional(), Length(max=16),
+                                                                          Regexp(r"^[A-Z0-9]+$", message=
+                                                                                 "Capital letters and digits.")])
+    holder_mode = RadioField("Holder", default="keep", choices=[
+        ("keep", "Same person: correct the details below"),
+        ("new", "Someone else holds the office now (the previous holder is kept in the history)"),
+        ("vacant", "Vacant, or the holder is unknown (letters go to the office)"),
+    ])
+    holder_name = StringField("Full name as it should appear on letters", validators=[Optional(), Length(max=255)])
+    holder_first_name = StringField("First name", validators=[Optional(), Length(max=128)])
+    holder_last_name = StringField("Last name (used in the salutation)", validators=[Optional(), Length(max=128)])
+    holder_party = StringField("Party", validators=[Optional(), Length(max=64)])
+    holder_email = StringField("Holder's own email", validators=[Optional(), Email(check_deliverability=False),
+                                                                 Length(max=255)])
+    holder_phone = StringField("Holder's phone", validators=[Optional(), Length(max=64)])
+    submit = SubmitField("Save")
+
+
+class UploadForm(FlaskForm):
+    file = FileField("Sheriffs CSV", validators=[FileRequired("Choose a CSV file.")])
+    state = SelectField("State", choices=STATE_CHOICES, default="ms")
+    submit = SubmitField("Upload and preview")
+
+
+class ApplyForm(FlaskForm):
+    state = HiddenField()
+    file_name = HiddenField()
+    apply = SubmitField("Apply these changes")
+    cancel = SubmitField("Cancel")

@@ -1,0 +1,26 @@
+"""Privacy tasks: the periodic purge of addresses after delivery and the retention period."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from actionkit.extensions import db
+from actionkit.privacy import services
+
+BEAT_SCHEDULE = {
+    "privacy.purge_expired": {"task": "privacy.purge_expired", "schedule": 3600.0, "options": {"expires": 3600.0}},
+}
+
+
+@shared_task(name="privacy.purge_expired", ignore_result=True)
+def purge_expired() -> int:
+    """Purge addresses past retention, batch by batch; safe to run at any time and any number of times."""
+    from actionkit.staff.services import retention_days  # the admins' setting, else ACTIONKIT_RETENTION_DAYS
+
+    keep = services.retention(retention_days())
+    total = 0
+    while True:
+        purged = services.purge_addresses(keep)
+        db.session.commit()
+        total += purged
+        if purged < 1000:
+            return total

@@ -1,0 +1,42 @@
+/* Refreshes delivery statuses on the thank-you page from its JSON endpoint (same token, same origin).
+   The page works without it: reloading shows the same information. No inline script (CSP). */
+(function () {
+  "use strict";
+  var list = document.getElementById("statuses");
+  if (!list || !window.fetch) { return; }
+  var url = list.getAttribute("data-status-url");
+  var delay = 5000;
+  var maxDelay = 60000;
+  var stopAt = Date.now() + 30 * 60 * 1000;
+
+  function update(data) {
+    (data.letters || []).forEach(function (letter) {
+      var item = list.querySelector('[data-letter-id="' + String(letter.id) + '"]');
+      var badge = item && item.querySelector("[data-status]");
+      if (badge && badge.textContent !== letter.label) {
+        badge.textContent = letter.label;
+        badge.className = "status status-" + letter.status;
+      }
+    });
+    return Boolean(data.final);
+  }
+
+  function poll() {
+    if (Date.now() > stopAt) { return; }
+    if (document.hidden) { window.setTimeout(poll, delay); return; }
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.json();
+      })
+      .then(function (data) {
+        if (!update(data)) { window.setTimeout(poll, delay); }
+      })
+      .catch(function () {
+        delay = Math.min(delay * 2, maxDelay);
+        window.setTimeout(poll, delay);
+      });
+  }
+
+  if (list.getAttribute("data-final") !== "true") { window.setTimeout(poll, delay); }
+}());

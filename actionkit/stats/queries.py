@@ -1,0 +1,642 @@
+"""Read-only participation stats: a handful of GROUP BY queries over the rollups, small cells suppressed.
+
+Every figure is a Cell that knows how many distinct supporters it counts, or bounds on that number when the
+rollups cannot say exactly: within one campaign an action is one supporter and a letter to an office is one
+supporter, so those are exact; n letters of a delivery cell come from between n / max_letters and n people,
+and a cell summed over several campaigns may count one person once per campaign. Cells whose bounds straddle
+the threshold are settled by one exact COUNT(DISTINCT) on the facts, restricted to those cells.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from actionkit.campaigns.models import Campaign
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
+from actionkit.extensions import db
+from actionkit.letters.models import Action, Letter
+from actionkit.officials.models import Boundary, Division, DivisionType, Office, OfficeType, Official
+from actionkit.stats.models import (
+    ALL_COUNTIES, DAY, MONTH, NO_COUNTY, NO_DELIVERY, ActionRollup, DeliveryRollup, OfficeRollup, RollupState,
+)
+from actionkit.stats.services import as_date, const, day_of, day_start, in_runs, month_end, runs_of
+
+SUPPRESS_BELOW = 5  # a cell counting fewer supporters than this (but more than none) is shown as "<5"
+SUPPRESSED = "<5"
+HIDDEN = "hidden"
+TOP_OFFICIALS = 10
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters, already validated (forms.StatsFilterForm)."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    office_type: str | None = None
+    county_id: int | None = None
+
+    def params(self) -> dict[str, str]:
+        """As URL query parameters (also what audit entries record: no personal data)."""
+        out = {"from": self.date_from.isoformat() if self.date_from else "",
+               "to": self.date_to.isoformat() if self.date_to else "",
+               "office_type": self.office_type or "", "county": str(self.county_id or "")}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass
+class Cell:
+    """A count and the fewest/most distinct supporters it can stand for; `hidden` when it is withheld only so
+    that a suppressed neighbour cannot be worked out by subtraction from a total (see protect())."""
+
+    value: int = 0
+    low: int = 0
+    high: int = 0
+    hidden: bool = False
+
+    def add(self, value: int, low: int, high: int) -> None:
+        """Fold in one campaign's share: people may repeat across campaigns, so low is a max, high a sum."""
+        self.value += value
+        self.low = max(self.low, low)
+        self.high += high
+
+    @property
+    def settled(self) -> bool:
+        return self.high < SUPPRESS_BELOW or self.low >= SUPPRESS_BELOW or self.low == self.high
+
+    @property
+    def suppressed(self) -> bool:
+        """Counts fewer than SUPPRESS_BELOW supporters (but some): shown as "<5"."""
+        return self.high > 0 and self.low < SUPPRESS_BELOW
+
+    @property
+    def concealed(self) -> bool:
+        return self.suppressed or self.hidden
+
+    @property
+    def shown(self) -> int | None:
+        """The figure, or None when it must not be shown (what charts may draw)."""
+        return None if self.concealed else self.value
+
+    @property
+    def text(self) -> str:
+        if self.suppressed:
+            return SUPPRESSED
+        return HIDDEN if self.hidden else f"{self.value:,}"
+
+    @property
+    def html(self) -> Markup:
+        """The figure as page markup (built here: a Jinja macro per cell is slow on 500-row tables)."""
+        css = "figure suppressed" if self.concealed else "figure"
+        return Markup(f'<span class="{css}">{escape(self.text)}</span>')
+
+    def share_of(self, total: "Cell") -> str:
+        """A percentage, or an em dash when either side is not shown (a share would give the count away)."""
+        if self.concealed or total.concealed or not total.value:
+            return "—"
+        return f"{100 * self.value / total.value:.1f}%"
+
+
+Line = tuple[Sequence[Cell], "Cell | None"]
+
+
+def protect(lines: Iterable[Line], ties: Iterable[tuple[Cell, Cell]] = ()) -> None:
+    """Secondary suppression: in a line of cells whose total is shown, one concealed cell could be worked out
+    by subtraction, so the smallest other non-zero cell is hidden too (or the total, if there is none). Tied
+    cells are the same figure in two tables (a county's actions and its sheriff's letters): hiding one hides the
+    other. Repeated until nothing changes, since hiding a cell may expose another line it belongs to."""
+    lines, ties = list(lines), [t for t in ties if t[0].value == t[1].value]
+    changed = True
+    while changed:
+        changed = False
+        for cells, total in lines:
+            if total is None or total.concealed or sum(c.concealed for c in cells) != 1:
+                continue
+            visible = [c for c in cells if not c.concealed and c.value > 0]
+            target = min(visible, key=lambda c: c.value) if visible else total
+            target.hidden = changed = True
+        for a, b in ties:
+            if a.concealed != b.concealed:
+                (b if a.concealed else a).hidden = changed = True
+
+
+@dataclass
+class Row:
+    """One labelled cell of a breakdown."""
+
+    key: Any
+    label: str
+    cell: Cell
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CountyShape:
+    division_id: int
+    name: str
+    geoid: str | None
+    geometry: str | None  # GeoJSON geometry text from the Boundary table
+
+
+@dataclass
+class Stats:
+    """Everything a stats page shows."""
+
+    campaigns: list[Campaign]
+    single: bool
+    state: str | None
+    filters: Filters
+    refreshed_at: dt.datetime | None
+    supporters: Cell
+    actions: Cell
+    letters: Cell
+    deliveries: Cell
+    sent: Cell
+    goal: int | None
+    per_campaign: list[Row]
+    per_day: list[Row]
+    counties: list[Row]
+    county_shapes: list[CountyShape]
+    office_types: list[Row]
+    top_officials: list[Row]
+    sheriffs: list[Row]
+    statuses: list[str]
+    channels: list[str]
+    deliveries_by: dict[tuple[str, str], Cell]
+    returning: list[Row]
+    languages: list[Row]
+    non_english: Cell
+
+    @property
+    def goal_text(self) -> str:
+        """Progress to the campaign's goal, unless there is no goal or the actions are not shown."""
+        if not self.goal or self.actions.concealed:
+            return "—"
+        return f"{100 * self.actions.value / self.goal:.1f}%"
+
+
+# --- the scope, the period and the facts ------------------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    campaign_ids: list[int]
+    filters: Filters
+    max_letters: int
+
+    def rollup_where(self, model: Any) -> list[ColumnElement[bool]]:
+        """Rows of the scope's campaigns, for the filter's county or summed over all counties."""
+        return [model.campaign_id.in_(self.campaign_ids),
+                model.county_key == (self.filters.county_id or ALL_COUNTIES)]
+
+
+@dataclass
+class _Period:
+    """A date range as whole months (read from month rows) plus the days at its edges (day rows)."""
+
+    months: tuple[dt.date | None, dt.date | None] | None  # first and last month start, None = unbounded
+    edges: list[tuple[dt.date, dt.date]]
+
+    @classmethod
+    def of(cls, start: dt.date | None, end: dt.date | None) -> "_Period":
+        """Whole months from the first month starting on/after `start` to the last ending on/before `end`."""
+        first = last = None
+        if start is not None:
+            first = start if start.day == 1 else month_end(start) + dt.timedelta(days=1)
+        if end is not None:
+            month = dt.date(end.year, end.month, 1)
+            last = month if end == month_end(month) else (month - dt.timedelta(days=1)).replace(day=1)
+        if start is not None and end is not None and first is not None and last is not None and first > last:
+            return cls(None, [(start, end)])
+        edges = []
+        if start is not None and first is not None and start < first:
+            edges.append((start, first - dt.timedelta(days=1)))
+        if end is not None and last is not None and end > month_end(last):
+            edges.append((month_end(last) + dt.timedelta(days=1), end))
+        return cls((first, last), edges)
+
+    def rollup_clause(self, model: Any) -> ColumnElement[bool]:
+        """Rollup rows covering the period exactly once."""
+        parts = []
+        if self.months is not None:
+            first, last = self.months
+            bounds = [model.span == MONTH]
+            if first is not None:
+                bounds.append(model.day >= first)
+            if last is not None:
+                bounds.append(model.day <= last)
+            parts.append(sa.and_(*bounds))
+        if self.edges:
+            parts.append(sa.and_(model.span == DAY, in_runs(self.edges, model.day, timestamps=False)))
+        return sa.or_(*parts) if parts else sa.false()
+
+
+def _action_facts(scope: _Scope) -> list[ColumnElement[bool]]:
+    f = scope.filters
+    where = [Action.campaign_id.in_(scope.campaign_ids)]
+    if f.date_from:
+        where.append(Action.created_at >= day_start(f.date_from))
+    if f.date_to:
+        where.append(Action.created_at < day_start(f.date_to + dt.timedelta(days=1)))
+    if f.county_id:
+        where.append(Action.county_id == f.county_id)
+    return where
+
+
+def _letter_facts(scope: _Scope, *, deliveries: bool = False) -> sa.Select[Any]:
+    source = sa.select().select_from(Action).join(Letter, Letter.action_id == Action.id)
+    if deliveries:
+        source = source.outerjoin(Delivery, Delivery.letter_id == Letter.id)
+    where = _action_facts(scope)
+    if scope.filters.office_type:
+        where.append(Letter.office_type == scope.filters.office_type)
+    return source.where(*where)
+
+
+_STATUS = sa.func.coalesce(Delivery.status, const(NO_DELIVERY))
+_CHANNEL = sa.func.coalesce(Delivery.channel, const(NO_DELIVERY))
+_OFFICIAL = sa.func.coalesce(Letter.official_id, const(0))
+_COUNTY = sa.func.coalesce(Action.county_id, const(NO_COUNTY))
+
+
+def _settle(cells: dict[Any, Cell], key_exprs: Sequence[Any], source: Callable[[], sa.Select[Any]],
+            restrict: Callable[[list[Any]], ColumnElement[bool]] | None = None,
+            convert: Callable[[Any], Any] = lambda k: k) -> None:
+    """Replace the bounds of unsettled cells by the exact number of distinct supporters (one query)."""
+    open_keys = [k for k, c in cells.items() if not c.settled]
+    if not open_keys:
+        return
+    if restrict is None:
+        keys = [k if isinstance(k, tuple) else (k,) for k in open_keys]
+        restrict_clause = (sa.tuple_(*key_exprs).in_(keys) if len(key_exprs) > 1
+                           else key_exprs[0].in_([k[0] for k in keys]))
+    else:
+        restrict_clause = restrict(open_keys)
+    stmt = (source().add_columns(*key_exprs, sa.func.count(sa.distinct(Action.supporter_id)))
+            .where(restrict_clause).group_by(*key_exprs))
+    found = {}
+    for row in db.session.execute(stmt):
+        key = tuple(row[:-1]) if len(key_exprs) > 1 else convert(row[0])
+        found[key] = row[-1]
+    for key in open_keys:
+        exact = found.get(key, 0)
+        cells[key].low = cells[key].high = exact
+
+
+# --- the page ------------------------------------------------------------------------------------------------
+
+
+def all_campaigns() -> list[Campaign]:
+    """Every campaign, newest first, with its texts (for titles) loaded in the same round trip or two."""
+    return list(db.session.scalars(sa.select(Campaign).options(selectinload(Campaign.texts))
+                                   .order_by(Campaign.created_at.desc(), Campaign.id.desc())))
+
+
+def campaign_choices(campaigns: list[Campaign] | None = None) -> list[tuple[str, str]]:
+    """(slug, title) of every campaign, for the filter form."""
+    return [(c.slug, c.text("en").title if c.texts else c.slug) for c in campaigns or all_campaigns()]
+
+
+def county_choices(state: str | None) -> list[tuple[int, str]]:
+    """(division id, name) of the state's counties, for the filter form and its validation."""
+    if state is None:
+        return []
+    rows = db.session.execute(sa.select(Division.id, Division.name).where(
+        Division.type == DivisionType.COUNTY, Division.state == state).order_by(Division.name))
+    return [(r.id, r.name) for r in rows]
+
+
+def main_state(campaigns: Iterable[Campaign]) -> str | None:
+    """The state most of the campaigns are in: the one the map shows."""
+    states = Counter(c.state for c in campaigns)
+    return states.most_common(1)[0][0] if states else None
+
+
+def load(campaigns: list[Campaign], filters: Filters, *, single: bool) -> Stats:
+    """Every figure of a stats page for these campaigns (one, or all of them) under these filters."""
+    state_row = db.session.get(RollupState, 1)
+    scope = _Scope([c.id for c in campaigns], filters, max(1, state_row.max_letters if state_row else 1))
+    period = _Period.of(filters.date_from, filters.date_to)
+    state = main_state(campaigns)
+
+    by_campaign, totals, returning, languages, non_english, first_actions = _action_breakdowns(scope, period)
+    supporters = _supporters(scope, period, totals, first_actions, single=single)
+    per_day = _per_day(scope, campaigns)
+    counties, shapes = _counties(scope, period, state)
+    deliveries_by, type_cells, letters, deliveries = _deliveries(scope, period)
+    top, sheriffs = _officials(scope, period, state)
+
+    type_rows = [Row(t.value, _office_label(t.value), type_cells.get(t.value, Cell())) for t in OfficeType
+                 if t.value in type_cells or (not filters.office_type and _targets(campaigns, t.value))]
+    statuses = [s.value for s in DeliveryStatus] + ([NO_DELIVERY] if any(
+        k[0] == NO_DELIVERY for k in deliveries_by) else [])
+    channels = [c.value for c in Channel] + ([NO_DELIVERY] if any(k[1] == NO_DELIVERY for k in deliveries_by) else [])
+    per_campaign = [Row(c.slug, c.text("en").title if c.texts else c.slug, by_campaign.get(c.id, Cell()),
+                        {"goal": c.goal, "status": c.status.value}) for c in campaigns]
+    sent = deliveries_by.get((DeliveryStatus.SENT.value, ""), Cell())
+    english = next((r.cell for r in languages if r.key == "en"), Cell())
+    lines: list[Line] = [
+        ([r.cell for r in counties], totals), ([r.cell for r in per_day], totals),
+        ([r.cell for r in per_campaign], totals), ([r.cell for r in languages], totals),
+        ([english, non_english], totals), ([r.cell for r in returning], totals),
+        ([r.cell for r in type_rows], letters),
+        ([r.cell for r in sheriffs], type_cells.get(OfficeType.SHERIFF.value)),
+        ([deliveries, deliveries_by.get((NO_DELIVERY, ""), Cell())], letters),
+        *_delivery_lines(deliveries_by, statuses, channels, deliveries),
+    ]
+    by_county = {r.key: r.cell for r in counties}
+    by_office = {r.key: r.cell for r in sheriffs}
+    ties = [(by_county[r.extra["division_id"]], r.cell) for r in sheriffs if r.extra["division_id"] in by_county]
+    ties += [(by_office[r.key[0]], r.cell) for r in top if r.key[0] in by_office]
+    protect(lines, ties)
+    return Stats(
+        campaigns=campaigns, single=single, state=state, filters=filters,
+        refreshed_at=state_row.refreshed_at if state_row else None,
+        supporters=supporters, actions=totals, letters=letters, deliveries=deliveries, sent=sent,
+        goal=campaigns[0].goal if single else None, per_campaign=per_campaign, per_day=per_day,
+        counties=counties, county_shapes=shapes, office_types=type_rows, top_officials=top, sheriffs=sheriffs,
+        statuses=statuses, channels=channels, deliveries_by=deliveries_by, returning=returning,
+        languages=languages, non_english=non_english,
+    )
+
+
+def _delivery_lines(by: dict[tuple[str, str], Cell], statuses: list[str], channels: list[str],
+                    deliveries: Cell) -> list[Line]:
+    """Rows and columns of the status x channel table with their margins, and the margins with the total."""
+    empty = Cell()
+    queued = [s for s in statuses if s != NO_DELIVERY]
+    via = [c for c in channels if c != NO_DELIVERY]
+    lines: list[Line] = [([by.get((s, c), empty) for c in via], by.get((s, ""))) for s in queued]
+    lines += [([by.get((s, c), empty) for s in queued], by.get(("", c))) for c in via]
+    lines.append(([by.get((s, ""), empty) for s in queued], deliveries))
+    lines.append(([by.get(("", c), empty) for c in via], deliveries))
+    return lines
+
+
+def _targets(campaigns: Iterable[Campaign], office_type: str) -> bool:
+    return any(office_type in (c.target_types or []) for c in campaigns)
+
+
+OFFICE_LABELS = {
+    "sheriff": "Sheriffs", "state_senator": "State senators", "state_representative": "State representatives",
+    "us_representative": "U.S. representatives", "us_senator": "U.S. senators",
+}
+STATUS_LABELS = {
+    "pending": "Pending", "sending": "Sending", "sent": "Sent", "failed": "Failed", "dead": "Gave up",
+    "held": "Held for review", NO_DELIVERY: "Not queued",
+}
+CHANNEL_LABELS = {"email": "E-mail", "print": "Print", "cwc": "CWC", "webhook": "Webhook", NO_DELIVERY: "None"}
+LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
+
+
+def _office_label(value: str) -> str:
+    return OFFICE_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def _action_breakdowns(scope: _Scope, period: _Period) -> tuple[dict[int, Cell], Cell, list[Row], list[Row], Cell,
+                                                                 int]:
+    """Actions per campaign, new/returning and language: one query over the all-county (or one county) rows."""
+    m = ActionRollup
+    rows = db.session.execute(
+        sa.select(m.campaign_id, m.language, m.is_returning, sa.func.sum(m.actions), sa.func.sum(m.first_actions))
+        .where(*scope.rollup_where(m), period.rollup_clause(m))
+        .group_by(m.campaign_id, m.language, m.is_returning)).all()
+    per: dict[tuple[Hashable, int], int] = defaultdict(int)
+    first_actions = 0
+    for campaign_id, language, is_returning, actions, first in rows:
+        for key in (("campaign", campaign_id), ("all", None), ("returning", bool(is_returning)),
+                    ("language", language), ("non_english", language != "en")):
+            per[(key, campaign_id)] += int(actions)
+        first_actions += int(first or 0)
+    cells: dict[Hashable, Cell] = defaultdict(Cell)
+    for (key, _campaign), n in per.items():
+        cells[key].add(n, n, n)
+    by_campaign = {k[1]: c for k, c in cells.items() if k[0] == "campaign"}
+    total = cells.get(("all", None), Cell())
+    ret = {k[1]: c for k, c in cells.items() if k[0] == "returning"}
+    langs = {k[1]: c for k, c in cells.items() if k[0] == "language"}
+    non_english = {k[1]: c for k, c in cells.items() if k[0] == "non_english"}
+    _settle(ret, [Action.is_returning], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
+    _settle(langs, [Action.language], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
+    _settle(non_english, [Action.language != "en"],
+            lambda: sa.select().select_from(Action).where(*_action_facts(scope)),
+            restrict=lambda keys: sa.true())
+    returning = [Row(False, "New supporters", ret.get(False, Cell())),
+                 Row(True, "Returning supporters", ret.get(True, Cell()))]
+    languages = [Row(lang, LANGUAGE_LABELS.get(lang, lang), cell)
+                 for lang, cell in sorted(langs.items(), key=lambda kv: (-kv[1].value, kv[0]))]
+    return by_campaign, total, returning, languages, non_english.get(True, Cell()), first_actions
+
+
+def _supporters(scope: _Scope, period: _Period, actions: Cell, first_actions: int, *, single: bool) -> Cell:
+    """Distinct people: the actions of one campaign; across campaigns, supporters' first actions when the
+    range starts at the beginning (no county filter), else one COUNT(DISTINCT) on the facts."""
+    if single:
+        return Cell(actions.value, actions.value, actions.value)
+    f = scope.filters
+    if f.date_from is None and f.county_id is None:
+        n = first_actions
+    else:
+        n = db.session.scalar(sa.select(sa.func.count(sa.distinct(Action.supporter_id)))
+                              .where(*_action_facts(scope))) or 0
+    return Cell(n, n, n)
+
+
+def _per_day(scope: _Scope, campaigns: list[Campaign]) -> list[Row]:
+    """Actions per UTC day from the first to the last day with actions (or the filter's dates)."""
+    m = ActionRollup
+    f = scope.filters
+    where = [*scope.rollup_where(m), m.span == DAY]
+    if f.date_from:
+        where.append(m.day >= f.date_from)
+    if f.date_to:
+        where.append(m.day <= f.date_to)
+    rows = db.session.execute(sa.select(m.day, m.campaign_id, sa.func.sum(m.actions)).where(*where)
+                              .group_by(m.day, m.campaign_id)).all()
+    cells: dict[dt.date, Cell] = defaultdict(Cell)
+    for day, _campaign, n in rows:
+        cells[as_date(day)].add(int(n), int(n), int(n))
+    _settle(cells, [day_of(Action.created_at)],
+            lambda: sa.select().select_from(Action).where(*_action_facts(scope)),
+            restrict=lambda keys: in_runs(runs_of(keys), Action.created_at, timestamps=True), convert=as_date)
+    if not cells:
+        return []
+    start = f.date_from or min(cells)
+    end = f.date_to or max(cells)
+    if (end - start).days > 3660:
+        start = end - dt.timedelta(days=3660)
+    out = []
+    day = start
+    while day <= end:
+        out.append(Row(day, day.isoformat(), cells.get(day, Cell())))
+        day += dt.timedelta(days=1)
+    return out
+
+
+def _counties(scope: _Scope, period: _Period, state: str | None) -> tuple[list[Row], list[CountyShape]]:
+    """Actions per county (every county of the state, with its boundary), plus actions with no county."""
+    m = ActionRollup
+    key = scope.filters.county_id
+    rows = db.session.execute(
+        sa.select(m.county_key, m.campaign_id, sa.func.sum(m.actions))
+        .where(m.campaign_id.in_(scope.campaign_ids), m.county_key == key if key else m.county_key != ALL_COUNTIES,
+               period.rollup_clause(m))
+        .group_by(m.county_key, m.campaign_id)).all()
+    cells: dict[int, Cell] = defaultdict(Cell)
+    for county_key, _campaign, n in rows:
+        cells[int(county_key)].add(int(n), int(n), int(n))
+    _settle(cells, [_COUNTY], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
+    shapes: list[CountyShape] = []
+    if state is not None:
+        found = db.session.execute(
+            sa.select(Division.id, Division.name, Division.geoid, Boundary.geometry)
+            .outerjoin(Boundary, Boundary.division_id == Division.id)
+            .where(Division.type == DivisionType.COUNTY, Division.state == state).order_by(Division.name)).all()
+        shapes = [CountyShape(r.id, r.name, r.geoid, r.geometry) for r in found]
+    known = {s.division_id for s in shapes}
+    out = [Row(s.division_id, s.name, cells.get(s.division_id, Cell()), {"geoid": s.geoid}) for s in shapes
+           if not key or s.division_id == key]
+    others = [k for k in cells if k not in known and k != NO_COUNTY]
+    if others:  # counties of another state (a campaign outside the map's state)
+        names = dict(db.session.execute(sa.select(Division.id, Division.name).where(Division.id.in_(others))).all())
+        out += [Row(k, names.get(k, f"County #{k}"), cells[k], {"other_state": True}) for k in sorted(others)]
+    if NO_COUNTY in cells:
+        out.append(Row(NO_COUNTY, "County not known", cells[NO_COUNTY], {"unknown": True}))
+    return out, shapes
+
+
+def _letter_rollup_rows(model: Any, scope: _Scope, period: _Period, columns: list[Any]) -> list[tuple[Any, ...]]:
+    """Rollup rows (campaign, *columns, letters) of the period, for the office type filter if any."""
+    where = [*scope.rollup_where(model), period.rollup_clause(model)]
+    if scope.filters.office_type:
+        where.append(model.office_type == scope.filters.office_type)
+    return [tuple(r) for r in db.session.execute(
+        sa.select(model.campaign_id, *columns, sa.func.sum(model.letters)).where(*where)
+        .group_by(model.campaign_id, *columns))]
+
+
+def _deliveries(scope: _Scope, period: _Period) -> tuple[dict[tuple[str, str], Cell], dict[str, Cell], Cell, Cell]:
+    """Letters by office type, deliveries by status x channel (with totals), letters and deliveries."""
+    m = DeliveryRollup
+    rows = _letter_rollup_rows(m, scope, period, [m.office_type, m.status, m.channel])
+    per: dict[tuple[Hashable, int], int] = defaultdict(int)
+    for campaign_id, office_type, status, channel, n in rows:
+        n = int(n)
+        for key in (("type", office_type), ("sc", (status, channel)), ("sc", (status, "")), ("sc", ("", channel)),
+                    ("letters", None)):
+            per[(key, campaign_id)] += n
+        if status != NO_DELIVERY:
+            per[(("deliveries", None), campaign_id)] += n
+    k = scope.max_letters
+    cells: dict[Hashable, Cell] = defaultdict(Cell)
+    for (key, _campaign), n in per.items():
+        cells[key].add(n, math.ceil(n / k), n)  # one person's action has at most k letters
+    by_sc = {key[1]: c for key, c in cells.items() if key[0] == "sc"}
+    by_type = {key[1]: c for key, c in cells.items() if key[0] == "type"}
+    singles = {name: cells.get((name, None), Cell()) for name in ("letters", "deliveries")}
+
+    def facts() -> sa.Select[Any]:
+        return _letter_facts(scope, deliveries=True)
+
+    _settle(by_type, [Letter.office_type], facts)
+    _settle({k: c for k, c in by_sc.items() if k[0] and k[1]}, [_STATUS, _CHANNEL], facts)
+    _settle({k[0]: c for k, c in by_sc.items() if k[0] and not k[1]}, [_STATUS], facts)
+    _settle({k[1]: c for k, c in by_sc.items() if k[1] and not k[0]}, [_CHANNEL], facts)
+    _settle_one(singles["letters"], facts())
+    _settle_one(singles["deliveries"], facts().where(Delivery.id.is_not(None)))
+    by_sc[("", "")] = singles["deliveries"]
+    return by_sc, by_type, singles["letters"], singles["deliveries"]
+
+
+def _settle_one(cell: Cell, source: sa.Select[Any]) -> None:
+    """The exact number of distinct supporters behind one unsettled total."""
+    if not cell.settled:
+        cell.low = cell.high = db.session.scalar(source.add_columns(sa.func.count(sa.distinct(
+            Action.supporter_id)))) or 0
+
+
+def _officials(scope: _Scope, period: _Period, state: str | None) -> tuple[list[Row], list[Row]]:
+    """Top officials by letters, and every sheriff of the state (with no letters too)."""
+    m = OfficeRollup
+    rows = _letter_rollup_rows(m, scope, period, [m.office_id, m.official_key, m.office_type])
+    by_official: dict[tuple[int, int], Cell] = defaultdict(Cell)
+    by_office: dict[int, Cell] = defaultdict(Cell)
+    per_official: dict[tuple[tuple[int, int], int], int] = defaultdict(int)
+    per_office: dict[tuple[int, int], int] = defaultdict(int)
+    for campaign_id, office_id, official_key, _type, n in rows:
+        per_official[((int(office_id), int(official_key)), campaign_id)] += int(n)
+        per_office[(int(office_id), campaign_id)] += int(n)
+    for (key, _c), n in per_official.items():
+        by_official[key].add(n, n, n)  # one letter per action and office: letters are people
+    for (office_id, _c), n in per_office.items():
+        by_office[office_id].add(n, n, n)
+
+    def facts() -> sa.Select[Any]:
+        return _letter_facts(scope)
+
+    show_sheriffs = state is not None and scope.filters.office_type in (None, OfficeType.SHERIFF.value)
+    top_keys = sorted(by_official, key=lambda k: (-by_official[k].value, k))[:TOP_OFFICIALS]
+    office_ids = {k[0] for k in top_keys}
+    official_ids = {k[1] for k in top_keys if k[1]}
+    offices = _office_names(office_ids, state if show_sheriffs else None, scope.filters.county_id)
+    sheriff_ids = [oid for oid, info in offices.items() if info["sheriff_listed"]]
+    _settle({k: by_official[k] for k in top_keys}, [Letter.office_id, _OFFICIAL], facts)
+    _settle({k: by_office[k] for k in sheriff_ids if k in by_office}, [Letter.office_id], facts)
+    holders = _official_names(official_ids, sheriff_ids)
+    top = []
+    for office_id, official_key in top_keys:
+        office = offices.get(office_id, {"title": f"Office #{office_id}", "type": ""})
+        name = holders.get(official_key, {}).get("name") if official_key else None
+        top.append(Row((office_id, official_key), name or "Vacant or not known", by_official[(office_id, official_key)],
+                       {"office": office["title"], "type": _office_label(office["type"]) if office["type"] else ""}))
+    sheriffs = []
+    if show_sheriffs:
+        current = {h["office_id"]: h["name"] for h in holders.values() if h["current"]}
+        for office_id in sorted(sheriff_ids, key=lambda o: offices[o]["county"]):
+            sheriffs.append(Row(office_id, current.get(office_id) or "Vacant or not known",
+                                by_office.get(office_id, Cell()),
+                                {"office": offices[office_id]["title"], "county": offices[office_id]["county"],
+                                 "division_id": offices[office_id]["division_id"]}))
+    return top, sheriffs
+
+
+def _office_names(office_ids: set[int], sheriff_state: str | None, county_id: int | None) -> dict[int, dict[str, Any]]:
+    """Titles of the given offices, plus every sheriff's office of the state (one query)."""
+    clauses = [Office.id.in_(office_ids)] if office_ids else []
+    if sheriff_state:
+        sheriff = sa.and_(Office.type == OfficeType.SHERIFF, Division.state == sheriff_state)
+        if county_id:
+            sheriff = sa.and_(sheriff, Division.id == county_id)
+        clauses.append(sheriff)
+    if not clauses:
+        return {}
+    rows = db.session.execute(
+        sa.select(Office.id, Office.title, Office.type, Division.id.label("division_id"), Division.name,
+                  Division.state)
+        .join(Division, Division.id == Office.division_id).where(sa.or_(*clauses))).all()
+    return {r.id: {"title": r.title, "type": r.type.value, "county": r.name, "division_id": r.division_id,
+                   "sheriff_listed": bool(sheriff_state and r.type == OfficeType.SHERIFF and r.state == sheriff_state
+                                          and county_id in (None, r.division_id))}
+            for r in rows}
+
+
+def _official_names(official_ids: set[int], office_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Names of the given officials and of the current holders of the given offices (one query)."""
+    clauses = []
+    if official_ids:
+        clauses.append(Official.id.in_(official_ids))
+    if office_ids:
+        clauses.append(sa.and_(Official.office_id.in_(office_ids), Official.left_on.is_(None)))
+    if not clauses:
+        return {}
+    rows = db.session.execute(sa.select(Official.id, Official.name, Official.office_id, Official.left_on)
+                              .where(sa.or_(*clauses)).order_by(Official.id)).all()
+    return {r.id: {"name": r.name, "office_id": r.office_id, "current": r.left_on is None} for r in rows}

@@ -1,0 +1,145 @@
+"""The whole pipeline with real processes: outbox rows -> broker (Redis when ACTIONKIT_TEST_BROKER_URL is set, else
+the SQLite broker) -> `celery worker` processes -> SMTP sink (aiosmtpd in this process) -> rows marked sent."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+
+import pytest
+from amqp.exceptions import ChannelError
+
+from actionkit import create_app
+from actionkit.delivery import channels, services
+from actionkit.delivery.models import Delivery, DeliveryStatus
+from actionkit.extensions import db
+from tests.conftest import BROKER_URL, _config
+from tests.delivery.conftest import seed_deliveries, status_counts, wait_for
+from tests.factories import make_action, make_campaign, make_office
+
+pytestmark = pytest.mark.services
+
+# Worker settings for the crash tests: a short lease (above the task time limit, as config requires) and a
+# sweeper every second, so expired leases come back within seconds instead of minutes.
+SHORT_LEASE = {"lease_seconds": 6, "sweep_seconds": 1, "requeue_after_seconds": 10}
+SHORT_LIMITS = {"task_time_limit": 5, "task_soft_time_limit": 4}
+
+
+def expected_ids(ids: list[int], sink) -> set[str]:  # type: ignore[no-untyped-def]
+    return {channels.message_id(i, sink.mail_config()["from_address"]) for i in ids}
+
+
+def queue_size(app) -> int:  # type: ignore[no-untyped-def]
+    celery = app.extensions["celery"]
+    with celery.connection_for_write() as conn:
+        try:
+            return conn.default_channel.queue_declare(queue=app.config["CELERY"]["task_default_queue"],
+                                                      passive=True).message_count
+        except ChannelError:  # Redis forgets an empty queue
+            return 0
+
+
+def purge(app) -> None:  # type: ignore[no-untyped-def]
+    celery = app.extensions["celery"]
+    with celery.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.config["CELERY"]["task_default_queue"])
+
+
+def test_a_thousand_deliveries_each_arrive_exactly_once(app, smtp_sink, start_worker):
+    ids = seed_deliveries(1000, offices=50)  # 20 letters per office: under the default pacing of 30 an hour
+    db.session.commit()
+    worker = start_worker(concurrency=2, mail=smtp_sink.mail_config())
+    started = time.monotonic()
+    assert services.enqueue(ids) == 1000
+
+    assert wait_for(lambda: len(smtp_sink.handler.messages) >= 1000, timeout=120), worker.log()
+    assert wait_for(lambda: status_counts() == Counter(sent=1000), timeout=30), (status_counts(), worker.log())
+    elapsed = time.monotonic() - started
+    seen = smtp_sink.handler.message_ids()
+    assert set(seen) == expected_ids(ids, smtp_sink)
+    assert max(seen.values()) == 1, [m for m, n in seen.items() if n > 1]
+    refs = set(db.session.scalars(db.select(Delivery.provider_ref)))
+    assert refs == set(seen)
+    assert smtp_sink.handler.connections <= 4  # one reused connection per pool process (plus reconnects)
+    print(f"1000 deliveries in {elapsed:.1f}s")
+
+
+def test_kill_9_mid_run_loses_nothing_and_duplicates_at_most_once_per_kill(app, smtp_sink, start_worker):
+    ids = seed_deliveries(500, offices=25)
+    db.session.commit()
+    options = dict(mail=smtp_sink.mail_config(), delivery=SHORT_LEASE, celery=SHORT_LIMITS)
+    assert services.enqueue(ids) == 500
+
+    kills = 0
+    for reached in (100, 250):
+        worker = start_worker(beat=kills > 0, **options)
+        assert wait_for(lambda: len(smtp_sink.handler.messages) >= reached, timeout=120), worker.log()
+        worker.kill()
+        kills += 1
+    assert status_counts()["sent"] < 500
+
+    survivor = start_worker(beat=True, **options)  # its beat runs the sweeper, which recovers the leases
+    assert wait_for(lambda: status_counts() == Counter(sent=500), timeout=150), (status_counts(), survivor.log())
+    seen = smtp_sink.handler.message_ids()
+    assert set(seen) == expected_ids(ids, smtp_sink)  # every letter arrived at least once
+    duplicates = sum(n - 1 for n in seen.values())
+    assert duplicates <= kills, seen.most_common(3)
+
+
+def test_broker_down_at_submission_then_back(app, smtp_sink, start_worker, caplog, tmp_path):
+    down = (BROKER_URL.rsplit("/", 1)[0].replace(":6379", ":1") + "/0" if BROKER_URL
+            else f"sqla+sqlite:///{tmp_path}/no-such-dir/broker.sqlite")
+    down_app = create_app(_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "down-instance",
+                                  CELERY={"broker_url": down,
+                                          "task_default_queue": app.config["CELERY"]["task_default_queue"]}))
+    caplog.set_level(logging.INFO)
+    durations = []
+    with down_app.app_context():
+        campaign = make_campaign()
+        office = make_office(email="sheriff@hinds.example")
+        db.session.commit()
+        for _ in range(100):  # a "request": record the action, commit, then enqueue
+            started = time.monotonic()
+            action = make_action(campaign, offices=[office])
+            db.session.commit()
+            services.enqueue([letter.delivery.id for letter in action.letters])
+            durations.append(time.monotonic() - started)
+        db.session.remove()
+        db.engine.dispose()
+    assert max(durations) < 3 and sum(durations) < 30, (max(durations), sum(durations))
+    assert status_counts() == Counter(pending=100)
+    assert caplog.text.count("broker unavailable") == 100 and "@" not in caplog.text
+
+    worker = start_worker(beat=True, mail=smtp_sink.mail_config(),
+                          delivery={"sweep_seconds": 1, "requeue_after_seconds": 0, "per_destination_per_hour": 0})
+    assert wait_for(lambda: status_counts() == Counter(sent=100), timeout=90), (status_counts(), worker.log())
+    assert len(smtp_sink.handler.message_ids()) == 100
+
+
+def test_the_same_id_published_three_times_is_sent_once(app, smtp_sink, start_worker):
+    [delivery_id] = seed_deliveries(1, offices=1)
+    db.session.commit()
+    worker = start_worker(concurrency=2, mail=smtp_sink.mail_config())
+    assert services.enqueue([delivery_id, delivery_id, delivery_id]) == 3
+    finished = re.compile(r"Task delivery\.send\[[^\]]+\] succeeded")
+    assert wait_for(lambda: len(finished.findall(worker.log(1_000_000))) >= 3, timeout=60), worker.log()
+    assert wait_for(lambda: status_counts() == Counter(sent=1), timeout=10), worker.log()
+    assert list(smtp_sink.handler.message_ids().values()) == [1]
+    assert db.session.get(Delivery, delivery_id).attempts == 1
+
+
+def test_a_rollback_after_writing_deliveries_publishes_nothing(app):
+    before = queue_size(app)
+    action = make_action()
+    services.enqueue_on_commit([action.letters[0].delivery.id])
+    db.session.rollback()
+    assert queue_size(app) == before and status_counts() == Counter()
+
+    action = make_action()
+    services.enqueue_on_commit([action.letters[0].delivery.id])
+    assert queue_size(app) == before  # not before the commit either
+    db.session.commit()
+    assert queue_size(app) == before + 1
+    purge(app)
+    assert db.session.get(Delivery, action.letters[0].delivery.id).status is DeliveryStatus.PENDING

@@ -1,0 +1,148 @@
+"""Print batches: one PDF per office with a cover page and a page per letter; rows marked sent only after the
+file is written; Spanish names render; the CLI."""
+from __future__ import annotations
+
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from actionkit.delivery import print_batch, services
+from actionkit.delivery.channels import PrintChannel
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
+from actionkit.delivery.pdf import latin1
+from actionkit.extensions import db
+from tests.factories import make_action, make_office, make_supporter
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def pdf_text(data: bytes) -> bytes:
+    """Every content stream of a PDF, inflated."""
+    chunks = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            chunks.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            chunks.append(match.group(1))
+    return b"\n".join(chunks)
+
+
+def page_count(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
+
+
+@pytest.fixture
+def sheriff():
+    office = make_office(county="Madison", email=None, holder="Randy Tucker")
+    office.postal_address = "2941 Highway 51, Canton, MS 39046"
+    return office
+
+
+def print_letters(office, names: list[tuple[str, str]]) -> list[int]:
+    ids = []
+    for first, last in names:
+        action = make_action(supporter=make_supporter(first_name=first, last_name=last), offices=[office],
+                             channel=Channel.PRINT)
+        ids.append(action.letters[0].delivery.id)
+    db.session.commit()
+    return ids
+
+
+def test_batch_pdf_has_a_cover_and_a_page_per_letter(app, sheriff, tmp_path):
+    ids = print_letters(sheriff, [("José", "García"), ("María", "Peña"), ("Begoña", "Muñoz")])
+    out = tmp_path / "batches"
+    result = print_batch.make_print_batch(sheriff.id, out)
+    assert result is not None and result.letters == 3
+    data = result.path.read_bytes()
+    assert data.startswith(b"%PDF") and page_count(data) == 4
+    text = pdf_text(data)
+    for name in ("García", "Peña", "Muñoz", "Madison County", "2941 Highway 51", result.batch_id,
+                 "3 letters from constituents", "Jackson, MS"):
+        assert name.encode("latin-1") in text, name
+    assert b"400 High St" not in text  # the street address is not printed
+    assert [p.name for p in out.iterdir()] == [result.path.name]  # no temporary file left behind
+
+    db.session.expire_all()
+    rows = db.session.scalars(db.select(Delivery).where(Delivery.id.in_(ids))).all()
+    assert {(r.status, r.provider_ref) for r in rows} == {(DeliveryStatus.SENT, result.batch_id)}
+    batch = db.session.get(PrintBatch, result.batch_id)
+    assert (batch.office_id, batch.letter_count, batch.file_name) == (sheriff.id, 3, result.path.name)
+    assert print_batch.make_print_batch(sheriff.id, out) is None  # nothing left: safe to re-run
+
+
+def test_only_that_offices_pending_print_letters_are_batched(app, sheriff, tmp_path):
+    print_letters(sheriff, [("Ana", "García")])
+    other = make_office(county="Rankin", email=None)
+    other_ids = print_letters(other, [("Luis", "Peña")])
+    emailed = make_action(offices=[make_office(county="Hinds")]).letters[0].delivery.id
+    db.session.commit()
+    assert print_batch.make_print_batch(sheriff.id, tmp_path).letters == 1
+    db.session.expire_all()
+    assert db.session.get(Delivery, other_ids[0]).status is DeliveryStatus.PENDING
+    assert db.session.get(Delivery, emailed).status is DeliveryStatus.PENDING
+
+
+def test_a_failed_write_leaves_the_letters_pending(app, sheriff, tmp_path, monkeypatch):
+    ids = print_letters(sheriff, [("Ana", "García")])
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(PrintChannel, "write_batch", broken)
+    with pytest.raises(print_batch.PrintBatchError):
+        print_batch.make_print_batch(sheriff.id, tmp_path)
+    db.session.expire_all()
+    row = db.session.get(Delivery, ids[0])
+    assert row.status is DeliveryStatus.PENDING and row.provider_ref is None
+    assert db.session.scalar(db.select(db.func.count()).select_from(PrintBatch)) == 0
+
+
+def test_a_claimed_batch_is_not_printed_twice(app, sheriff):
+    print_letters(sheriff, [("Ana", "García")])
+    assert len(services.claim_print_batch(sheriff.id)) == 1
+    db.session.commit()
+    assert services.claim_print_batch(sheriff.id) == []
+
+
+def test_withdrawn_supporters_are_not_printed(app, sheriff, tmp_path):
+    kept, withdrawn = print_letters(sheriff, [("Ana", "García"), ("Luis", "Peña")])
+    db.session.get(Delivery, withdrawn).letter.action.supporter.deleted_at = db.func.now()
+    db.session.commit()
+    result = print_batch.make_print_batch(sheriff.id, tmp_path)
+    assert (result.letters, result.withdrawn) == (1, 1)
+    assert b"Pe\xf1a" not in pdf_text(result.path.read_bytes())
+    db.session.expire_all()
+    assert db.session.get(Delivery, withdrawn).status is DeliveryStatus.FAILED
+
+
+def test_latin1_keeps_spanish_and_transliterates_the_rest():
+    assert latin1("José García Peña, Begoña Muñoz ¿Cómo? ¡Sí!") == "José García Peña, Begoña Muñoz ¿Cómo? ¡Sí!"
+    assert latin1("Nguyễn “Łukasz” Dvořák – O’Brien…") == 'Nguyen "Lukasz" Dvorák - O\'Brien...'
+    assert latin1("王\u200b芳") == "??"
+    "".join(latin1("Ω ж ß € \u00a0 \ufeff")).encode("latin-1")
+
+
+@pytest.mark.skipif(not DEJAVU.exists(), reason="DejaVu Sans is not installed")
+def test_a_truetype_font_prints_any_script(app, sheriff, tmp_path):
+    app.config["DELIVERY"]["print_font"] = str(DEJAVU)
+    print_letters(sheriff, [("Thị", "Nguyễn"), ("Олена", "Шевченко")])
+    result = print_batch.make_print_batch(sheriff.id, tmp_path)
+    data = result.path.read_bytes()
+    assert page_count(data) == 3 and b"DejaVu" in data
+
+
+def test_cli_print_batch(app, runner, sheriff, tmp_path):
+    print_letters(sheriff, [("Ana", "García"), ("Luis", "Peña")])
+    other = make_office(county="Rankin", email=None)
+    print_letters(other, [("Rosa", "Núñez")])
+    result = runner.invoke(args=["delivery", "print-batch", "--all-pending", "--output", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(f"2 batches, 3 letters written to {tmp_path / 'out'}")
+    assert len(list((tmp_path / "out").glob("*.pdf"))) == 2
+    again = runner.invoke(args=["delivery", "print-batch", "--office", str(sheriff.id), "--output", str(tmp_path)])
+    assert again.exit_code == 0 and "0 batches, 0 letters" in again.output
+    assert runner.invoke(args=["delivery", "print-batch"]).exit_code == 2
+    missing = runner.invoke(args=["delivery", "print-batch", "--office", "99999"])
+    assert missing.exit_code == 1 and "no office with id 99999" in missing.output

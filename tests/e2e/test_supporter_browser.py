@@ -1,0 +1,360 @@
+"""The supporter's journey in a real browser (headless Chromium through Playwright) at phone size: campaign page
+-> officials -> letters (one left out, a paragraph added) -> signature -> thank-you page with each letter's
+status, in English, in Spanish (switched with the language link) and with JavaScript off. Every request must
+stay on the app's own host, with no console errors and no CSP violations; nothing may overflow a 320 px screen.
+Skipped without Chromium, except on CI. Screenshots of every step go to test-artifacts/supporter/."""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from actionkit import create_app
+from actionkit.campaigns import services as campaigns
+from actionkit.extensions import db
+from actionkit.letters.models import Action, Supporter
+from actionkit.letters.services import find_supporter
+from actionkit.officials import geocoders
+from actionkit.officials.fake_geocoder import FakeCensusGeocoder
+from tests.conftest import ON_CI, PG_URL, REPO, _config
+from tests.letters.conftest import GULFPORT, build_directory, find_directory
+from tests.officials.conftest import CENSUS_FIXTURES, geocoder_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts" / "supporter"
+SLUG = campaigns.DEMO_SLUG
+PHONE = {"width": 360, "height": 740}
+NARROWEST = 320
+PERSONAL = {"en": "My neighbor was held for three weeks on a detainer.",
+            "es": "A mi vecino lo retuvieron tres semanas por una solicitud de ICE."}
+HARRISON_287G = ("Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30; "
+                 "287(g) Warrant Service Officer agreement, signed 2025-07-02")
+HARRISON_287G_ES = ("Harrison County Sheriff's Office: acuerdo 287(g) de control en cárceles (Jail Enforcement "
+                    "Model), firmado el 2025-06-30")
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the browser tests serve a private SQLite file")
+
+
+def _require_chromium() -> None:
+    if not CHROMIUM.exists():
+        if ON_CI:
+            pytest.fail(f"{CHROMIUM} is required on CI (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get update && apt-get install -y chromium)")
+
+
+@dataclass
+class Live:
+    app: Flask
+    url: str
+    offices: dict[str, int]  # office ids the journeys look for
+
+
+@pytest.fixture(scope="module")
+def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app as in production (CSRF on) on a SQLite file with the small Mississippi directory and the demo
+    campaign, geocoding against the fake Census server, served by werkzeug in a thread on 127.0.0.1."""
+    _require_chromium()
+    root = tmp_path_factory.mktemp("e2e-supporter")
+    database = root / "actionkit.sqlite"
+    shutil.copyfile(migrated_database, database)
+    app = create_app(_config(f"sqlite:///{database}", root / "instance", WTF_CSRF_ENABLED=True,
+                             PUBLIC_RATE_LIMIT="100/minute"))
+    geocoders.reset_breakers()
+    fake = FakeCensusGeocoder([CENSUS_FIXTURES], delay=1.0)
+    fake.__enter__()
+    settings = {**app.config["GEOCODER"], **geocoder_settings(fake.url, retries=0)}
+    app.config["GEOCODER"] = settings
+    app.extensions["actionkit.geocoder"] = geocoders.from_config(settings)
+    with app.app_context():
+        build_directory()
+        campaigns.create_demo_campaign()
+        db.session.commit()
+        directory = find_directory()
+        offices = {"harrison_sheriff": directory.harrison_sheriff.id, "cd4": directory.cd4.id,
+                   "senator_2": directory.senators[1].id}
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Live(app, f"http://127.0.0.1:{server.server_port}", offices)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        fake.__exit__(None, None, None)
+        geocoders.reset_breakers()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium(live: Live) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Phone:
+    """One browser context at phone size that records every request, console message and page error."""
+
+    page: Any
+    run: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # console errors and uncaught page errors
+    csp: list[str] = field(default_factory=list)
+    steps: int = 0
+
+    def shot(self, name: str) -> None:
+        self.steps += 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.run}-{self.steps:02d}-{name}.png"), full_page=True)
+
+    def text(self, selector: str = "main") -> str:
+        return self.page.inner_text(selector)
+
+
+def _open(browser: Any, run: str, *, javascript: bool = True) -> tuple[Any, Phone]:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  locale="en-US", java_script_enabled=javascript)
+    context.set_default_timeout(15_000)
+    phone = Phone(context.new_page(), run)
+    context.on("request", lambda request: phone.requests.append(request.url))
+
+    def console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            phone.csp.append(message.text)
+        if message.type == "error":
+            phone.errors.append(message.text)
+
+    phone.page.on("console", console)
+    phone.page.on("pageerror", lambda exc: phone.errors.append(f"uncaught: {exc}"))
+    return context, phone
+
+
+@pytest.fixture
+def phone(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    context, tab = _open(chromium, request.node.name.removeprefix("test_"))
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def phone_without_js(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    context, tab = _open(chromium, request.node.name.removeprefix("test_"), javascript=False)
+    yield tab
+    context.close()
+
+
+def assert_fits(phone: Phone, name: str) -> None:
+    """Nothing overflows sideways at the phone viewport, nor at the narrowest phone we support (320 px)."""
+    page = phone.page
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name}: the page is {width}px wide at a {PHONE['width']}px viewport"
+    page.set_viewport_size({"width": NARROWEST, "height": PHONE["height"]})
+    try:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > NARROWEST:
+            phone.shot(f"{name}-overflow-320")
+        assert width <= NARROWEST, f"{name}: the page is {width}px wide at {NARROWEST}px"
+    finally:
+        page.set_viewport_size(PHONE)
+
+
+def assert_stayed_home(live: Live, phone: Phone) -> None:
+    """Every request the pages made went to the app itself; no console errors, no CSP violations."""
+    assert phone.requests, "no requests recorded"
+    elsewhere = [url for url in phone.requests if not url.startswith(f"{live.url}/")]
+    assert not elsewhere, f"requests to other hosts: {elsewhere}"
+    assert not phone.csp, phone.csp
+    assert not phone.errors, phone.errors
+
+
+def fill_details(phone: Phone, email: str) -> None:
+    page = phone.page
+    page.fill("#first_name", "Ana")
+    page.fill("#last_name", "García")
+    page.fill("#email", email)
+    page.fill("#street", GULFPORT["street"])
+    page.fill("#city", GULFPORT["city"])
+    assert page.input_value("#state") == "MS"  # the campaign's state is the default
+    page.fill("#zip", GULFPORT["zip"])
+    page.fill("#phone", "228-555-0142")
+    assert not page.is_checked("#opt_in")  # consent is never pre-ticked
+
+
+def submit(phone: Phone, button: str) -> None:
+    """Click a submit button and wait for the page it leads to (JavaScript or not)."""
+    with phone.page.expect_navigation():
+        phone.page.click(button)
+
+
+def compose(live: Live, phone: Phone, lang: str) -> None:
+    """On the letters page: leave the second U.S. senator out and add a paragraph of one's own."""
+    page = phone.page
+    page.locator("#compose-form").wait_for()
+    left_out = live.offices["senator_2"]
+    for office_id in live.offices.values():
+        assert page.is_checked(f"#include-{office_id}"), f"office {office_id} not selected by default"
+    page.uncheck(f"#include-{left_out}")
+    page.fill("#personal", PERSONAL[lang])
+
+
+def check_recorded(live: Live, email: str, lang: str) -> None:
+    with live.app.app_context():
+        supporter = find_supporter(email)
+        assert supporter is not None and supporter.language == lang and supporter.opt_in is False
+        action = db.session.scalar(db.select(Action).where(Action.supporter_id == supporter.id))
+        offices = {letter.office_id for letter in action.letters}
+        assert live.offices["senator_2"] not in offices and live.offices["harrison_sheriff"] in offices
+        assert len(offices) == 5 and action.language == lang and action.phone == "228-555-0142"
+        assert all(f"{PERSONAL[lang]}\n\nSincerely," in letter.body for letter in action.letters)
+        db.session.remove()
+
+
+def check_thanks(phone: Phone, expected_labels: dict[str, str]) -> None:
+    """Five letters listed, each with its delivery status (office title -> status label)."""
+    items = phone.page.locator("#statuses li")
+    assert items.count() == 5
+    seen = {}
+    for i in range(items.count()):
+        item = items.nth(i)
+        seen[item.locator(".status-to").inner_text()] = item.locator("[data-status]").inner_text()
+    assert all(label.strip() for label in seen.values()), seen
+    for office, label in expected_labels.items():
+        assert any(office in to and status == label for to, status in seen.items()), (office, label, seen)
+
+
+def test_english_journey_on_a_phone(live: Live, phone: Phone) -> None:
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.inner_text("h1") == "End ICE detainer agreements in Mississippi"
+    assert page.locator("#lang-es").is_visible()
+    phone.shot("campaign")
+    assert_fits(phone, "campaign")
+
+    fill_details(phone, "ana.en@example.org")
+    phone.shot("form-filled")
+    submit(phone, "#find-officials")
+    if page.locator("#confirm-officials").count():  # the Gulfport address matches to the street: no confirmation
+        phone.shot("confirm")
+        submit(phone, "#confirm-officials")
+    assert page.inner_text("h1") == "Your letters"
+    letters = phone.text("#letters")
+    assert HARRISON_287G in letters
+    assert "Name not on file" in letters and "Sheriff of Harrison County" in letters
+    assert "Dear Sheriff," in letters and "Dear Representative Ezell," in letters
+    assert "Send to: Roger F. Wicker" in letters and "Send to: Cindy Hyde-Smith" in letters
+    phone.shot("officials-and-letters")
+    assert_fits(phone, "compose")
+    compose(live, phone, "en")
+    phone.shot("composed")
+
+    submit(phone, "#send-letters")
+    assert re.search(r"/thanks/[^/?]+\?lang=en$", page.url), page.url
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
+                         "State Senator, District 49": "Queued", "State Representative, District 121": "Queued",
+                         "U.S. Senator for Mississippi": "Waiting to be printed for hand delivery"})
+    assert "Cindy Hyde-Smith" not in phone.text("#statuses")
+    assert page.locator("#delete-link").is_visible()
+    phone.shot("thanks")
+    assert_fits(phone, "thanks")
+    check_recorded(live, "ana.en@example.org", "en")
+    assert_stayed_home(live, phone)
+
+
+def test_spanish_journey_on_a_phone(live: Live, phone: Phone) -> None:
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    with page.expect_navigation():
+        page.click("#lang-es")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.inner_text("h1") == "Pongamos fin a los acuerdos de detención con ICE en Mississippi"
+    main = phone.text()
+    assert "Escriba a sus funcionarios" in main and "Las cartas a los funcionarios se envían en inglés." in main
+    assert page.inner_text("#find-officials") == "Buscar a mis funcionarios"
+    assert page.inner_text("label[for=email]") == "Correo electrónico"
+    phone.shot("campaign-es")
+    assert_fits(phone, "campaign-es")
+
+    fill_details(phone, "ana.es@example.org")
+    submit(phone, "#find-officials")
+    if page.locator("#confirm-officials").count():
+        assert page.locator("html").get_attribute("lang") == "es"
+        phone.shot("confirm-es")
+        submit(phone, "#confirm-officials")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.inner_text("h1") == "Sus cartas"
+    letters = phone.text("#letters")
+    assert "Elija a quién escribir" in letters and "Sheriff del Condado de Harrison" in letters
+    assert HARRISON_287G_ES in letters and "No tenemos su nombre" in letters
+    assert "Enviar a: Roger F. Wicker" in letters
+    assert "Dear Sheriff," in letters  # the letter itself stays in English, for the official
+    assert page.inner_text("#send-letters") == "Enviar mis cartas"
+    assert page.inner_text("label[for=personal]") == "Agregue unas palabras suyas (opcional)"
+    phone.shot("officials-and-letters-es")
+    assert_fits(phone, "compose-es")
+    compose(live, phone, "es")
+
+    submit(phone, "#send-letters")
+    assert page.url.endswith("?lang=es"), page.url
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.inner_text("h1") == "¡Gracias, Ana!"
+    check_thanks(phone, {"Sheriff del Condado de Harrison": "En espera de imprimirse para entregarla en mano",
+                         "Mississippi": "En espera de imprimirse para entregarla en mano"})
+    assert "En cola de envío" in phone.text("#statuses")
+    assert page.inner_text("#delete-link") == "Borrar mis datos"
+    phone.shot("thanks-es")
+    assert_fits(phone, "thanks-es")
+    check_recorded(live, "ana.es@example.org", "es")
+    assert_stayed_home(live, phone)
+
+
+def test_english_journey_without_javascript(live: Live, phone_without_js: Phone) -> None:
+    phone = phone_without_js
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    assert page.inner_text("h1") == "End ICE detainer agreements in Mississippi"
+    phone.shot("campaign-nojs")
+    fill_details(phone, "ana.nojs@example.org")
+    submit(phone, "#find-officials")
+    if page.locator("#confirm-officials").count():
+        phone.shot("confirm-nojs")
+        submit(phone, "#confirm-officials")
+    assert page.inner_text("h1") == "Your letters"
+    assert HARRISON_287G in phone.text("#letters")
+    compose(live, phone, "en")
+    phone.shot("composed-nojs")
+
+    submit(phone, "#send-letters")
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
+                         "State Senator, District 49": "Queued"})
+    phone.shot("thanks-nojs")
+    check_recorded(live, "ana.nojs@example.org", "en")
+    assert not [url for url in phone.requests if url.endswith(".js")], "scripts fetched with JavaScript off"
+
+    # The thank-you page's delete link works without the script too.
+    submit(phone, "#delete-link")
+    phone.shot("delete-nojs")
+    submit(phone, "#delete-data")
+    assert page.inner_text("h1") == "Your data has been deleted"
+    phone.shot("deleted-nojs")
+    with live.app.app_context():
+        assert find_supporter("ana.nojs@example.org") is None
+        assert db.session.scalar(db.select(db.func.count()).select_from(Supporter)
+                                 .where(Supporter.deleted_at.is_not(None))) >= 1
+        db.session.remove()
+    assert_stayed_home(live, phone)

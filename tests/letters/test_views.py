@@ -1,0 +1,514 @@
+"""The supporter's journey through the test client: campaign page -> officials -> letters -> signature ->
+thank-you page, and every way it can go wrong (bad input, out of state, ambiguity, geocoder down, duplicate,
+robots, other sites, too many tries)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from actionkit.campaigns.models import CampaignStatus, Personalisation
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
+from actionkit.extensions import db
+from actionkit.letters.models import Action, Letter, MatchAccuracy, Supporter
+from actionkit.officials.models import OfficeType
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, MEMPHIS, NORTHSIDE, UNKNOWN_STREET, Journey, hidden
+
+
+def count(model: type) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def text(resp) -> str:  # type: ignore[no-untyped-def]
+    return resp.get_data(as_text=True)
+
+
+def thanks_token(resp) -> str:  # type: ignore[no-untyped-def]
+    assert resp.status_code == 303, text(resp)
+    return re.search(r"/thanks/([^?]+)", resp.headers["Location"]).group(1)
+
+
+# --- the happy path ------------------------------------------------------------------------------------------
+
+def test_campaign_page_has_the_form_and_no_third_party_anything(journey: Journey) -> None:
+    resp = journey.client.get(journey.base)
+    html = text(resp)
+    assert resp.status_code == 200
+    assert "<h1>End ICE detainer agreements in Mississippi</h1>" in html
+    for name in ("first_name", "last_name", "email", "street", "city", "zip", "phone"):
+        assert f'<label for="{name}">' in html and f'id="{name}"' in html
+    assert re.search(r'<option selected value="MS">Mississippi</option>', html)
+    assert 'id="opt_in"' in html and "checked" not in re.search(r"<input[^>]*id=\"opt_in\"[^>]*>", html).group(0)
+    assert 'id="find-officials"' in html
+    assert not re.search(r"<script(?![^>]*src=\"/static/)", html)  # no inline or third-party scripts
+    assert not re.search(r"(src|href)=\"https?://", html)  # nothing loaded from elsewhere
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+    assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+
+
+def test_whole_journey_in_english(journey: Journey, queued: dict) -> None:
+    page = journey.find(JACKSON)
+    html = text(page)
+    assert page.status_code == 200 and 'id="compose-form"' in html
+    assert "Send to: Tyree Jones" in html and "Sheriff of Hinds County" in html
+    assert "No 287(g) agreement on ICE&#39;s list" in html
+    assert "Dear Sheriff Jones," in html and "I live in Hinds County" in html
+    assert "Please keep Hinds County out of ICE detainers and 287(g)" in html  # the sheriff letter's subject
+    assert EMAIL not in html and "400 High St" not in html  # personal data only inside the sealed state
+
+    resp = journey.sign(page, personal="My cousin was held for weeks on a detainer.")
+    token = thanks_token(resp)
+    assert "lang=en" in resp.headers["Location"] and EMAIL not in resp.headers["Location"]
+
+    action = db.session.scalar(db.select(Action))
+    assert action.street == "400 High St" and action.zip == "39201" and action.city == "Jackson"
+    assert action.phone == "601-555-0142" and action.accuracy is MatchAccuracy.STREET
+    assert action.county.name == "Hinds County" and action.pending_types == [] and action.language == "en"
+    assert "ocd-division/country:us/state:ms/cd:2" in action.division_ids
+    assert action.token_hash != token and len(token) >= 43
+    letters = {l.office_type: l for l in action.letters}
+    assert sorted(letters) == sorted(t.value for t in OfficeType)
+    assert len(action.letters) == 6  # both U.S. senators
+    sheriff = letters["sheriff"]
+    assert sheriff.addressed_to == "Tyree Jones"
+    assert "My cousin was held for weeks on a detainer.\n\nSincerely," in sheriff.body
+    channels = {l.addressed_to: (l.delivery.channel, l.delivery.destination) for l in action.letters}
+    assert channels["Tyree Jones"] == (Channel.EMAIL, "sheriff@hinds.example.org")
+    assert channels["Bennie G. Thompson"] == (Channel.PRINT, None)
+    assert sorted(queued["deliveries"]) == sorted(l.delivery.id for l in action.letters
+                                                  if l.delivery.channel is Channel.EMAIL)  # print waits for a batch
+    assert queued["confirmations"] == [action.id]
+    supporter = action.supporter
+    assert (supporter.email, supporter.first_name, supporter.opt_in) == (EMAIL, "Ana", False)
+
+    thanks = journey.client.get(resp.headers["Location"])
+    html = text(thanks)
+    assert thanks.status_code == 200 and "Thank you, Ana!" in html
+    assert html.count('class="status-item"') == 6
+    assert "Queued" in html and "Waiting to be printed for hand delivery" in html
+    assert 'src="/static/js/status.js"' in html and f"/thanks/{token}/status" in html
+    assert f"/privacy/delete/{token}" in html
+    assert "https://wa.me/?text=" in html and "utm_" not in html
+
+
+def test_thanks_page_and_json_show_live_statuses(journey: Journey, queued: dict) -> None:
+    resp = journey.complete(JACKSON)
+    location = resp.headers["Location"]
+    action = db.session.scalar(db.select(Action))
+    first, second, third = (l.delivery for l in action.letters[:3])
+    first.status = DeliveryStatus.SENT
+    second.attempts, second.last_error = 2, "smtp 451 try later"
+    third.status = DeliveryStatus.HELD
+    db.session.commit()
+    html = text(journey.client.get(location))
+    for label in ("Sent", "Not delivered yet; trying again", "Held for review"):
+        assert label in html
+    data = journey.client.get(location.replace("?", "/status?")).get_json()
+    by_id = {d["id"]: d for d in data["letters"]}
+    assert by_id[first.letter_id]["status"] == "sent"
+    assert by_id[second.letter_id] == {"id": second.letter_id, "status": "retrying",
+                                       "label": "Not delivered yet; trying again"}
+    assert by_id[third.letter_id]["status"] == "held" and data["final"] is False
+    for delivery in db.session.scalars(db.select(Delivery)):
+        delivery.status = DeliveryStatus.SENT
+    db.session.commit()
+    assert journey.client.get(location.replace("?", "/status?")).get_json()["final"] is True
+
+
+def test_thanks_needs_the_right_token_and_campaign(journey: Journey, queued: dict) -> None:
+    token = thanks_token(journey.complete(JACKSON))
+    assert journey.client.get(f"{journey.base}/thanks/{token[:-1]}x").status_code == 404
+    assert journey.client.get(f"/act/other-campaign/thanks/{token}").status_code == 404
+    assert journey.client.get(f"{journey.base}/thanks/{'x' * 500}/status").status_code == 404
+
+
+def test_gulfport_shows_the_287g_agreement_and_the_sheriff_letter_names_it(journey: Journey, queued: dict) -> None:
+    page = journey.find(GULFPORT)
+    html = text(page)
+    assert ("Harrison County Sheriff&#39;s Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30; "
+            "287(g) Warrant Service Officer agreement, signed 2025-07-02") in html
+    assert "Name not on file" in html  # no sheriff name in the directory: the letter goes to the office
+    assert "Dear Sheriff," in html
+    assert "your office signed a 287(g) agreement (Jail Enforcement Model, Warrant Service Officer) on June 30, 2025" \
+        in html
+    assert "Please end Harrison County&#39;s 287(g) agreement with ICE" in html
+    assert "In my county, the Harrison County Sheriff&#39;s Office has signed 287(g) agreements" in html  # others
+    thanks_token(journey.sign(page))
+    sheriff = db.session.scalar(db.select(Letter).where(Letter.office_type == "sheriff"))
+    assert sheriff.addressed_to == "Sheriff of Harrison County" and sheriff.delivery.channel is Channel.PRINT
+
+
+def test_supporter_can_leave_out_targets(journey: Journey, queued: dict, directory) -> None:  # type: ignore[no-untyped-def]
+    page = journey.find(JACKSON)
+    thanks_token(journey.sign(page, include=[directory.hinds_sheriff.id, directory.cd2.id]))
+    assert sorted(l.office_type for l in db.session.scalars(db.select(Letter))) == ["sheriff", "us_representative"]
+
+
+def test_leaving_out_everyone_is_refused(journey: Journey, queued: dict) -> None:
+    page = journey.find(JACKSON)
+    resp = journey.sign(page, include=[])
+    assert resp.status_code == 422
+    assert 'role="alert"' in text(resp) and 'href="#letters"' in text(resp)
+    assert "Choose at least one official to write to." in text(resp)
+    assert count(Action) == 0
+
+
+def test_spanish_journey_from_the_url(journey: Journey, queued: dict) -> None:
+    journey.lang = "es"
+    html = text(journey.client.get(f"{journey.base}?lang=es"))
+    assert '<html lang="es">' in html
+    assert "Pongamos fin a los acuerdos de detención con ICE en Mississippi" in html
+    assert "Buscar a mis funcionarios" in html and "Nombre" in html and "Correo electrónico" in html
+    assert "Las cartas a los funcionarios se envían en inglés." in html
+    page = journey.find(JACKSON)
+    html = text(page)
+    assert "Sus cartas" in html and "Sheriff del Condado de Hinds" in html
+    assert "Enviar mis cartas" in html
+    assert "Dear Sheriff Jones," in html  # the letter itself stays in English for the official
+    resp = journey.sign(page, personal="Mi primo estuvo detenido semanas.")
+    assert "lang=es" in resp.headers["Location"]
+    thanks = text(journey.client.get(resp.headers["Location"]))
+    assert "¡Gracias, Ana!" in thanks and "En cola de envío" in thanks and "Borrar mis datos" in thanks
+    action = db.session.scalar(db.select(Action))
+    assert action.language == "es" and action.supporter.language == "es"
+    assert "Mi primo estuvo detenido semanas." in action.letters[0].body
+
+
+def test_language_follows_the_browser_and_the_switch_keeps_the_page(journey: Journey, queued: dict) -> None:
+    html = text(journey.client.get(journey.base, headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}))
+    assert '<html lang="es">' in html and f'href="{journey.base}?lang=en"' in html
+    page = journey.find(JACKSON)
+    assert 'name="set_lang" value="es"' in text(page) and 'form="compose-form"' in text(page)
+    switched = journey.post("sign", page, set_lang="es", personal="Mis palabras", include=["1"])
+    html = text(switched)
+    assert switched.status_code == 200 and '<html lang="es">' in html and "Sus cartas" in html
+    assert "Mis palabras" in html  # what was typed survives the switch
+    assert count(Action) == 0
+    assert 'name="set_lang" value="en"' in html
+
+
+# --- input errors ---------------------------------------------------------------------------------------------
+
+def test_invalid_email_is_announced_and_linked(journey: Journey) -> None:
+    resp = journey.find(JACKSON, email="ana@@example")
+    html = text(resp)
+    assert resp.status_code == 422
+    assert 'role="alert"' in html and '<a href="#email">Enter an email address like name@example.com.</a>' in html
+    field = re.search(r"<input[^>]*id=\"email\"[^>]*>", html).group(0)
+    assert 'aria-invalid="true"' in field and "email-error" in field
+    assert 'value="400 High St"' in html  # nothing typed is lost
+    assert count(Action) == 0
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("first_name", "Enter your first name."), ("last_name", "Enter your last name."),
+    ("street", "Enter your street address."), ("city", "Enter your city or town."), ("zip", "Enter your ZIP code."),
+    ("email", "Enter your email address."),
+])
+def test_missing_fields(journey: Journey, missing: str, message: str) -> None:
+    resp = journey.find(JACKSON, **{missing: ""})
+    assert resp.status_code == 422
+    assert f'<a href="#{missing}">{message}</a>' in text(resp)
+
+
+def test_bad_zip_phone_and_control_characters(journey: Journey) -> None:
+    html = text(journey.find(JACKSON, zip="3920", phone="12", first_name="Ana\u0000"))
+    assert "Enter a 5-digit ZIP code, like 39201." in html
+    assert "Enter a 10-digit US phone number" in html
+    assert "Please use only letters, numbers and ordinary punctuation." in html
+
+
+def test_out_of_state_address(journey: Journey) -> None:
+    resp = journey.find(MEMPHIS)  # the geocoder places it in Tennessee
+    assert resp.status_code == 422
+    assert "This address is outside Mississippi. This campaign is for people who live in Mississippi." in text(resp)
+    chosen = journey.find(MEMPHIS, state="TN")  # refused before any geocoding
+    assert chosen.status_code == 422 and "outside Mississippi" in text(chosen)
+    spanish = journey.client.post(journey.base, data=journey.details(MEMPHIS, lang="es"), headers=journey.headers)
+    assert "Esta dirección está fuera de Mississippi." in text(spanish)
+
+
+def test_po_box_is_refused_with_a_next_step(journey: Journey) -> None:
+    resp = journey.find({"street": "PO Box 123", "city": "Jackson", "zip": "39201"})
+    assert resp.status_code == 422 and "P.O. box" in text(resp)
+
+
+# --- matches that need the supporter ----------------------------------------------------------------------------
+
+def test_ambiguous_zip_offers_the_candidates(journey: Journey, queued: dict, directory) -> None:  # type: ignore[no-untyped-def]
+    page = journey.find(UNKNOWN_STREET)  # no street match; ZIP 39211 spans Hinds/Madison and CD 2/3
+    html = text(page)
+    assert 'id="confirm-form"' in html
+    assert "We could not find your street address, so we used your ZIP code." in html
+    assert "Which county do you live in?" in html and "Which congressional district do you live in?" in html
+    assert "Hinds County — Tyree Jones" in html and "Congressional District 3 — Michael Guest" in html
+    assert "Roger F. Wicker" in html  # the senators are certain
+    missing = journey.post("confirm", page, confirm="yes",
+                           **{"division-county": "ocd-division/country:us/state:ms/county:madison"})
+    assert missing.status_code == 422 and 'href="#cd"' not in text(missing)
+    assert '<a href="#division-cd">Which congressional district do you live in?</a>' in text(missing)
+    assert 'value="ocd-division/country:us/state:ms/county:madison"\n             checked' in text(missing)
+    forged = journey.post("confirm", page, confirm="yes", **{"division-county": "ocd-division/country:us/state:ms/county:harrison",
+                                                             "division-cd": "ocd-division/country:us/state:ms/cd:3"})
+    assert forged.status_code == 422
+    chosen = journey.post("confirm", page, confirm="yes",
+                          **{"division-county": "ocd-division/country:us/state:ms/county:madison",
+                             "division-cd": "ocd-division/country:us/state:ms/cd:3"})
+    html = text(chosen)
+    assert 'id="compose-form"' in html and "Randy Tucker" in html and "Michael Guest" in html
+    assert "Tyree Jones" not in html
+    assert "We could not find your state senator and your state representative" in html  # not retryable
+    thanks_token(journey.sign(chosen))
+    action = db.session.scalar(db.select(Action))
+    assert action.accuracy is MatchAccuracy.ZIP and action.county.name == "Madison County"
+    assert action.pending_types == []  # the street was not found: retrying would not help
+    assert sorted(l.addressed_to for l in action.letters) == ["Cindy Hyde-Smith", "Michael Guest", "Randy Tucker",
+                                                            "Roger F. Wicker"]
+
+
+def test_several_addresses_let_the_supporter_pick_theirs(journey: Journey, queued: dict) -> None:
+    page = journey.find(NORTHSIDE)
+    html = text(page)
+    assert "Which one is your address?" in html
+    assert "1500 E NORTHSIDE DR, JACKSON, MS, 39211" in html and "1500 W NORTHSIDE DR, JACKSON, MS, 39209" in html
+    assert journey.post("confirm", page, confirm="yes").status_code == 422
+    chosen = journey.post("confirm", page, confirm="yes", address_option="1")
+    html = text(chosen)
+    assert 'id="compose-form"' in html and "Sollie Norwood" in html and "Shanda Yates" in html
+    assert "Bennie G. Thompson" in html and "Michael Guest" not in html
+    thanks_token(journey.sign(chosen))
+    action = db.session.scalar(db.select(Action))
+    assert action.accuracy is MatchAccuracy.STREET and "ocd-division/country:us/state:ms/sldu:28" in action.division_ids
+
+
+def test_correct_my_address_goes_back_to_a_filled_form(journey: Journey) -> None:
+    page = journey.find(NORTHSIDE)
+    back = journey.post("edit", page)
+    html = text(back)
+    assert back.status_code == 200 and 'id="signup-form"' in html
+    assert 'value="1500 Northside Dr"' in html and f'value="{EMAIL}"' in html and 'value="39211"' in html
+
+
+def test_geocoder_down_accepts_the_signature_with_pending_targets(journey: Journey, queued: dict) -> None:
+    journey.fake.mode = "500"
+    page = journey.find(JACKSON)
+    html = text(page)
+    assert 'id="confirm-form"' in html
+    assert "Our address service is not answering right now." in html
+    assert "Your letters to your state senator and your state representative will be written" in html
+    assert "We placed you by your ZIP code only. Are these your officials?" in html
+    assert journey.post("confirm", page).status_code == 422  # must confirm (or correct the address)
+    compose = journey.post("confirm", page, confirm="yes")
+    html = text(compose)
+    assert "Tyree Jones" in html and "Bennie G. Thompson" in html and "David Blount" not in html
+    location = journey.sign(compose).headers["Location"]
+    action = db.session.scalar(db.select(Action))
+    assert action.pending_types == ["state_senator", "state_representative"]
+    assert action.accuracy is MatchAccuracy.ZIP and len(action.letters) == 4
+    thanks = text(journey.client.get(location))
+    assert "Your letters to your state senator and your state representative will be written and sent" in thanks
+    assert journey.client.get(location.replace("?", "/status?")).get_json()["pending"] == [
+        "state_senator", "state_representative"]
+
+
+def test_geocoder_down_and_zip_unknown_still_reaches_the_senators(journey: Journey, queued: dict) -> None:
+    journey.fake.mode = "500"
+    page = journey.find({**JACKSON, "zip": "39000"})
+    html = text(page)
+    assert 'id="compose-form"' in html and "Roger F. Wicker" in html
+    assert "Tyree Jones" not in html
+    thanks_token(journey.sign(page))
+    action = db.session.scalar(db.select(Action))
+    assert action.accuracy is MatchAccuracy.NONE
+    assert action.pending_types == ["sheriff", "state_senator", "state_representative", "us_representative"]
+
+
+# --- repeat and abuse -------------------------------------------------------------------------------------------
+
+def test_a_second_signature_sends_nothing_new_and_says_so_kindly(journey: Journey, queued: dict) -> None:
+    thanks_token(journey.complete(JACKSON))
+    deliveries = count(Delivery)
+    again = journey.complete(GULFPORT, email=EMAIL.upper())  # same person, e-mail in another case
+    assert again.status_code == 200
+    assert "You have already written to your officials" in text(again)
+    assert "we did not send them again" in text(again)
+    assert (count(Action), count(Supporter), count(Delivery)) == (1, 1, deliveries)
+    assert len(queued["confirmations"]) == 1
+
+
+def test_a_returning_supporter_on_another_campaign_is_recognised(journey: Journey, queued: dict, app: Flask) -> None:
+    from tests.factories import make_campaign
+
+    thanks_token(journey.complete(JACKSON))
+    other = make_campaign(slug="second", target_types=[OfficeType.SHERIFF])
+    db.session.commit()
+    second = Journey(journey.client, other)
+    thanks_token(second.complete(JACKSON, opt_in="y", first_name="Ana María"))
+    actions = db.session.scalars(db.select(Action).order_by(Action.id)).all()
+    assert [a.is_returning for a in actions] == [False, True]
+    assert count(Supporter) == 1
+    supporter = actions[1].supporter
+    assert supporter.first_name == "Ana María" and supporter.opt_in is True
+
+
+def test_honeypot(journey: Journey) -> None:
+    resp = journey.find(JACKSON, website="http://spam.example")
+    assert resp.status_code == 400 and "Your form could not be sent" in text(resp)
+    assert count(Action) == 0
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Referer": "https://evil.example/page"}])
+def test_posts_from_other_sites_are_refused(journey: Journey, queued: dict, headers: dict) -> None:
+    page = journey.find(JACKSON)
+    journey.headers = headers
+    assert journey.find(JACKSON).status_code == 403
+    resp = journey.sign(page)
+    assert resp.status_code == 403 and "This form was sent from another website" in text(resp)
+    assert count(Action) == 0
+
+
+def test_same_site_referer_without_origin_is_accepted(journey: Journey, queued: dict) -> None:
+    journey.headers = {"Referer": f"http://localhost{journey.base}"}
+    thanks_token(journey.complete(JACKSON))
+
+
+def test_rate_limit(journey: Journey, app: Flask) -> None:
+    app.config["PUBLIC_RATE_LIMIT"] = "3/minute"
+    statuses = [journey.find(JACKSON, email="bad").status_code for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
+    resp = journey.find(JACKSON, email="bad")
+    assert resp.status_code == 429 and "Too many tries" in text(resp)
+    assert journey.client.get(journey.base).status_code == 200  # reading is not limited
+
+
+def test_tampered_or_expired_state_starts_again(journey: Journey, queued: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = journey.find(JACKSON)
+    state = hidden(text(page), "state")
+    resp = journey.client.post(f"{journey.base}/sign", data={"state": state[:-4] + "AAAA", "include": ["1"]},
+                               headers=journey.headers)
+    assert resp.status_code == 400 and "waited too long" in text(resp)
+    import actionkit.letters.forms as forms
+
+    monkeypatch.setattr(forms, "STATE_MAX_AGE_SECONDS", -1)
+    assert journey.sign(page).status_code == 400
+    assert count(Action) == 0
+
+
+def test_state_from_another_campaign_is_refused(journey: Journey, queued: dict) -> None:
+    from tests.factories import make_campaign
+
+    page = journey.find(JACKSON)
+    other = make_campaign(slug="other", target_types=[OfficeType.SHERIFF])
+    db.session.commit()
+    resp = journey.client.post("/act/other/sign", data={"state": hidden(text(page), "state"), "include": ["1"]},
+                               headers=journey.headers)
+    assert resp.status_code == 400 and count(Action) == 0
+    assert other.id
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.DRAFT, CampaignStatus.CLOSED])
+def test_campaigns_not_live_are_not_found(journey: Journey, status: CampaignStatus) -> None:
+    journey.campaign.status = status
+    db.session.commit()
+    resp = journey.client.get(journey.base)
+    assert resp.status_code == 404 and "Page not found" in text(resp)
+    assert journey.find(JACKSON).status_code == 404
+    assert journey.client.get("/act/nope").status_code == 404
+
+
+# --- escaping and personalisation ------------------------------------------------------------------------------
+
+def test_html_in_names_and_letters_is_escaped_on_pages_and_kept_verbatim_in_letters(journey: Journey,
+                                                                                    queued: dict) -> None:
+    evil = "<script>alert(1)</script>"
+    page = journey.find(JACKSON, first_name=f"Ana{evil}")
+    html = text(page)
+    assert evil not in html and "Ana&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    location = journey.sign(page, personal=f"<b>bold</b> & {evil}").headers["Location"]
+    letter = db.session.scalar(db.select(Letter).where(Letter.office_type == "sheriff"))
+    assert f"<b>bold</b> & {evil}" in letter.body
+    assert f"Ana{evil} García" in letter.body
+    assert "\n" not in letter.subject
+    thanks = text(journey.client.get(location))
+    assert evil not in thanks and "Thank you, Ana&lt;script&gt;" in thanks
+
+
+def test_locked_letters_ignore_edits(journey: Journey, queued: dict, directory) -> None:  # type: ignore[no-untyped-def]
+    journey.campaign.personalisation = Personalisation.LOCKED
+    db.session.commit()
+    page = journey.find(JACKSON)
+    assert 'name="personal"' not in text(page) and "<textarea" not in text(page)
+    office = directory.hinds_sheriff.id
+    thanks_token(journey.sign(page, personal="sneaky", **{f"body-{office}": "Replaced"}))
+    letter = db.session.scalar(db.select(Letter).where(Letter.office_id == office))
+    assert "sneaky" not in letter.body and letter.body.startswith("Dear Sheriff Jones,")
+
+
+def test_editable_letters_keep_the_supporters_text(journey: Journey, queued: dict, directory) -> None:  # type: ignore[no-untyped-def]
+    journey.campaign.personalisation = Personalisation.EDITABLE
+    db.session.commit()
+    page = journey.find(JACKSON)
+    office = directory.hinds_sheriff.id
+    assert f'<textarea id="body-{office}" name="body-{office}"' in text(page)
+    empty = journey.sign(page, **{f"body-{office}": "   "})
+    assert empty.status_code == 422 and f'href="#body-{office}"' in text(empty)
+    thanks_token(journey.sign(page, **{f"body-{office}": "Dear Sheriff,\r\n\r\nMy own <words>.\r\n"}))
+    letter = db.session.scalar(db.select(Letter).where(Letter.office_id == office))
+    assert letter.body == "Dear Sheriff,\n\nMy own <words>."
+    other = db.session.scalar(db.select(Letter).where(Letter.office_id == directory.cd2.id))
+    assert other.body.startswith("Dear Representative Thompson,")  # untouched letters keep the template text
+
+
+def test_personal_paragraph_is_limited(journey: Journey, queued: dict) -> None:
+    page = journey.find(JACKSON)
+    resp = journey.sign(page, personal="x" * 2001)
+    assert resp.status_code == 422 and 'href="#personal"' in text(resp)
+
+
+def test_csrf_is_enforced_when_enabled(journey: Journey, queued: dict, app: Flask) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    refused = journey.find(JACKSON)
+    assert refused.status_code == 400 and "Your session has expired" in text(refused)
+    form = text(journey.client.get(journey.base))
+    token = hidden(form, "csrf_token")
+    page = journey.client.post(journey.base, data={**journey.details(JACKSON), "csrf_token": token},
+                               headers=journey.headers)
+    assert page.status_code == 200 and 'id="compose-form"' in text(page)
+    html = text(page)
+    include = re.findall(r'name="include" value="(\d+)"', html)
+    resp = journey.client.post(f"{journey.base}/sign", headers=journey.headers, data={
+        "state": hidden(html, "state"), "csrf_token": hidden(html, "csrf_token"), "include": include})
+    thanks_token(resp)
+    no_token = journey.client.post(f"{journey.base}/sign", headers=journey.headers, data={
+        "state": hidden(html, "state"), "include": include})
+    assert no_token.status_code == 400
+
+
+def test_origin_may_be_the_public_url_behind_a_proxy(journey: Journey, queued: dict, app: Flask) -> None:
+    journey.headers = {"Origin": "https://act.example.org"}
+    assert journey.find(JACKSON).status_code == 403
+    app.config["PUBLIC_URL"] = "https://act.example.org"
+    assert journey.find(JACKSON).status_code == 200
+
+
+def test_spanish_errors_choices_and_pending_targets(journey: Journey, queued: dict) -> None:
+    journey.lang = "es"
+    html = text(journey.find(JACKSON, email="ana@", zip=""))
+    assert "Hay un problema" in html and "Escriba un correo electrónico como nombre@ejemplo.com." in html
+    assert "Escriba su código postal." in html
+    html = text(journey.find(UNKNOWN_STREET))
+    assert "¿En qué condado vive?" in html and "Condado de Madison — Randy Tucker" in html
+    assert "No encontramos su dirección, así que usamos su código postal." in html
+    journey.fake.mode = "500"
+    page = journey.find(JACKSON)
+    html = text(page)
+    assert "Nuestro servicio de direcciones no responde en este momento." in html
+    assert "Le ubicamos solo por su código postal. ¿Son estos sus funcionarios?" in html
+    assert "Sí, son mis funcionarios" in html and "No, corregir mi dirección" in html
+    compose = journey.post("confirm", page, confirm="yes")
+    assert "Sus cartas a su senador o senadora estatal y su representante estatal se escribirán" in text(compose)
+    thanks = text(journey.client.get(journey.sign(compose).headers["Location"]))
+    assert "Sus cartas a su senador o senadora estatal" in thanks and "¡Gracias, Ana!" in thanks

@@ -1,0 +1,77 @@
+"""'Delete my data': the link from the thank-you page and the e-mail, its confirmation page and POST button."""
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from actionkit.delivery.models import DeliveryStatus
+from actionkit.extensions import db
+from actionkit.letters.models import Action, Letter, Supporter
+from actionkit.privacy.services import CANCEL_REASON
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, Journey, hidden
+
+
+def signed(journey: Journey) -> str:
+    resp = journey.complete(JACKSON)
+    return re.search(r"/thanks/([^?]+)", resp.headers["Location"]).group(1)
+
+
+def test_delete_my_data(journey: Journey, queued: dict) -> None:
+    token = signed(journey)
+    action = db.session.scalar(db.select(Action))
+    sent, held = action.letters[0], action.letters[1]
+    sent.delivery.status = DeliveryStatus.SENT
+    held.delivery.status = DeliveryStatus.HELD
+    db.session.commit()
+    sent_body = sent.body
+
+    page = journey.client.get(f"/privacy/delete/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="delete-data"' in html and 'method="post"' in html
+    assert "Letters that have not been delivered yet will not be sent" in html
+    assert page.headers["Cache-Control"] == "no-store"
+    assert db.session.get(Supporter, action.supporter_id).email == EMAIL  # a GET changes nothing
+
+    done = journey.client.post(f"/privacy/delete/{token}", data={"lang": "en"}, headers=journey.headers)
+    assert done.status_code == 200 and "Your data has been deleted" in done.get_data(as_text=True)
+    db.session.expire_all()
+    supporter = db.session.get(Supporter, action.supporter_id)
+    assert (supporter.email, supporter.first_name, supporter.last_name) == (None, None, None)
+    assert supporter.deleted_at is not None and supporter.email_hash.startswith("deleted-")
+    action = db.session.get(Action, action.id)
+    assert (action.street, action.city, action.zip, action.phone) == (None, None, None, None)
+    assert action.address_purged_at is not None and action.county.name == "Hinds County"  # stats keep the county
+    letters = {l.id: l for l in db.session.scalars(db.select(Letter))}
+    assert letters[sent.id].body == sent_body and letters[sent.id].delivery.status is DeliveryStatus.SENT
+    for letter in letters.values():
+        if letter.id != sent.id:
+            assert letter.body == "" and letter.delivery.status is DeliveryStatus.FAILED
+            assert letter.delivery.last_error == CANCEL_REASON
+    thanks = journey.client.get(f"{journey.base}/thanks/{token}").get_data(as_text=True)
+    assert "Your data has been deleted" in thanks and "Cancelled" in thanks and "Sent" in thanks
+    again = journey.client.get(f"/privacy/delete/{token}").get_data(as_text=True)
+    assert "There is nothing more to delete." in again
+
+
+def test_after_deletion_the_same_email_can_sign_afresh(journey: Journey, queued: dict) -> None:
+    token = signed(journey)
+    journey.client.post(f"/privacy/delete/{token}", headers=journey.headers)
+    assert journey.complete(GULFPORT).status_code == 303
+    assert db.session.scalar(db.select(db.func.count(Supporter.id))) == 2
+
+
+def test_delete_page_in_spanish_and_refusals(journey: Journey, queued: dict, app: Flask) -> None:
+    token = signed(journey)
+    html = journey.client.get(f"/privacy/delete/{token}?lang=es").get_data(as_text=True)
+    assert '<html lang="es">' in html and "Borrar mis datos" in html
+    assert journey.client.get("/privacy/delete/not-a-token").status_code == 404
+    refused = journey.client.post(f"/privacy/delete/{token}", headers={"Origin": "https://evil.example"})
+    assert refused.status_code == 403
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert journey.client.post(f"/privacy/delete/{token}", headers=journey.headers).status_code == 400
+    page = journey.client.get(f"/privacy/delete/{token}").get_data(as_text=True)
+    ok = journey.client.post(f"/privacy/delete/{token}", data={"csrf_token": hidden(page, "csrf_token")},
+                             headers=journey.headers)
+    assert ok.status_code == 200 and "Your data has been deleted" in ok.get_data(as_text=True)
+    assert db.session.scalar(db.select(Supporter.email)) is None

@@ -1,0 +1,260 @@
+"""Staff log-in: argon2id hashes (rehashed when parameters change), lockout with a growing delay, the same work for
+unknown emails, a new session id at every log-in, cookie flags, log-out, session lifetime and safe redirects."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from actionkit import create_app
+from actionkit.db import utcnow
+from actionkit.extensions import db
+from actionkit.staff import passwords, services
+from actionkit.staff.auth import LOGIN_AT
+from actionkit.staff.models import AuditEntry, Role, StaffUser
+from tests.conftest import PG_URL, _config
+from tests.staff.helpers import FAST_HASH, PASSWORD, login, make_staff
+
+
+def _reload(user_id: int) -> StaffUser:
+    db.session.expire_all()
+    user = db.session.get(StaffUser, user_id)
+    assert user is not None
+    return user
+
+
+def test_good_login_opens_the_dashboard(app: Flask) -> None:
+    user = make_staff(Role.EDITOR)
+    client = app.test_client()
+    resp = login(client, "  Editor@Example.org ")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/staff/"
+    page = client.get("/staff/")
+    assert page.status_code == 200 and "editor@example.org" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    user = _reload(user.id)
+    assert user.password_hash.startswith("$argon2id$")
+    assert user.last_login_at is not None and user.failed_logins == 0
+    assert db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "staff.login")).actor_id == user.id
+
+
+def test_bad_password_and_unknown_email_get_the_same_answer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = make_staff(Role.EDITOR)
+    hashes: list[str] = []
+    real_verify = passwords.PasswordHasher.verify
+
+    def counting(self, hash_, password):  # type: ignore[no-untyped-def]
+        hashes.append(hash_)
+        return real_verify(self, hash_, password)
+
+    monkeypatch.setattr(passwords.PasswordHasher, "verify", counting)
+    client = app.test_client()
+    wrong = login(client, user.email, "not the password at all")
+    unknown = login(client, "nobody@example.org", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 401
+    for resp in (wrong, unknown):
+        assert "Wrong email or password." in resp.get_data(as_text=True)
+    # One argon2 verification each: an unknown email is checked against a dummy hash of the same cost.
+    assert len(hashes) == 2 and hashes[0] == user.password_hash and hashes[1] != user.password_hash
+    assert hashes[1].split("$")[3] == user.password_hash.split("$")[3]  # same m, t, p
+    assert _reload(user.id).failed_logins == 1
+    assert client.get("/staff/").status_code == 302
+
+
+def test_lockout_grows_and_is_capped() -> None:
+    delays = [services.lock_delay(n) for n in range(1, 14)]
+    assert delays[:4] == [None] * 4
+    minutes = [d.total_seconds() / 60 for d in delays[4:]]
+    assert minutes == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+
+
+def test_lockout_after_five_failures(app: Flask) -> None:
+    user = make_staff(Role.ADMIN)
+    client = app.test_client()
+    for _ in range(4):
+        assert "Wrong email or password." in login(client, user.email, "wrong password!").get_data(as_text=True)
+    fifth = login(client, user.email, "wrong password!")
+    assert fifth.status_code == 401 and "locked until" in fifth.get_data(as_text=True)
+    locked = _reload(user.id)
+    assert locked.failed_logins == 5
+    assert dt.timedelta(seconds=50) < services._aware(locked.locked_until) - utcnow() <= dt.timedelta(minutes=1)
+    # While locked, even the right password is refused, and the attempt does not count.
+    refused = login(client, user.email)
+    assert refused.status_code == 401 and "locked until" in refused.get_data(as_text=True)
+    assert _reload(user.id).failed_logins == 5
+    assert client.get("/staff/").status_code == 302
+
+    # The lock ends; the next failure locks for twice as long.
+    _reload(user.id).locked_until = utcnow() - dt.timedelta(seconds=1)
+    db.session.commit()
+    login(client, user.email, "wrong password!")
+    again = _reload(user.id)
+    assert again.failed_logins == 6
+    assert dt.timedelta(seconds=110) < services._aware(again.locked_until) - utcnow() <= dt.timedelta(minutes=2)
+    assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "staff.lockout")) == 2
+
+    # After the lock, the right password works and resets the count.
+    _reload(user.id).locked_until = utcnow() - dt.timedelta(seconds=1)
+    db.session.commit()
+    assert login(client, user.email).status_code == 302
+    assert _reload(user.id).failed_logins == 0
+
+
+def test_concurrent_style_failures_each_count(app: Flask) -> None:
+    """Failures are counted with an UPDATE … + 1, so parallel attempts cannot share one count."""
+    user = make_staff(Role.VIEWER)
+    for _ in range(3):
+        services.authenticate(user.email, "wrong password!")
+    db.session.commit()
+    assert _reload(user.id).failed_logins == 3
+
+
+def test_inactive_accounts_cannot_log_in(app: Flask) -> None:
+    make_staff(Role.ADMIN, "gone@example.org", active=False)
+    assert login(app.test_client(), "gone@example.org").status_code == 401
+
+
+def test_login_rotates_the_session(app: Flask) -> None:
+    user = make_staff(Role.EDITOR)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker before log-in"
+    nonce_before = _reload(user.id).session_nonce
+    login(client, user.email)
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+        assert sess["_user_id"] == f"{user.id}:{_reload(user.id).session_nonce}"
+    assert _reload(user.id).session_nonce != nonce_before
+
+    # A copy of the cookie (stolen, or left on another machine) dies when the account logs in again…
+    stolen = app.test_client()
+    with client.session_transaction() as sess, stolen.session_transaction() as copy:
+        copy.update(sess)
+    assert stolen.get("/staff/").status_code == 200
+    other = app.test_client()
+    login(other, user.email)
+    assert stolen.get("/staff/").status_code == 302
+    assert client.get("/staff/").status_code == 302
+    assert other.get("/staff/").status_code == 200
+
+    # … and at log-out.
+    with other.session_transaction() as sess, stolen.session_transaction() as copy:
+        copy.clear()
+        copy.update(sess)
+    assert other.post("/staff/logout").headers["Location"] == "/staff/login"
+    assert other.get("/staff/").status_code == 302
+    assert stolen.get("/staff/").status_code == 302
+
+
+def test_logout_is_post_only(app: Flask) -> None:
+    make_staff(Role.VIEWER)
+    client = app.test_client()
+    login(client, "viewer@example.org")
+    assert client.get("/staff/logout").status_code == 405
+    assert client.get("/staff/").status_code == 200
+
+
+def test_session_ends_after_its_lifetime(app: Flask) -> None:
+    make_staff(Role.VIEWER)
+    client = app.test_client()
+    login(client, "viewer@example.org")
+    with client.session_transaction() as sess:
+        sess[LOGIN_AT] = time.time() - 13 * 3600
+    resp = client.get("/staff/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/staff/login")
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("/staff/campaigns/", "/staff/campaigns/"),
+    ("https://evil.example/staff/", "/staff/"),
+    ("//evil.example/staff/", "/staff/"),
+    ("/\\evil.example", "/staff/"),
+    ("/act/somewhere", "/staff/"),
+])
+def test_next_only_leads_to_staff_pages(app: Flask, target: str, expected: str) -> None:
+    make_staff(Role.ADMIN)
+    resp = login(app.test_client(), "admin@example.org", next=target)
+    assert resp.headers["Location"] == expected
+
+
+def test_anonymous_is_sent_to_login_and_back(app: Flask) -> None:
+    make_staff(Role.EDITOR)
+    client = app.test_client()
+    resp = client.get("/staff/officials/")
+    assert resp.status_code == 302
+    location = resp.headers["Location"]
+    assert location.startswith("/staff/login?next=")
+    form = client.get(location).get_data(as_text=True)
+    assert 'value="/staff/officials/"' in form
+    assert login(client, "editor@example.org", next="/staff/officials/").headers["Location"] == "/staff/officials/"
+
+
+def test_password_is_rehashed_when_parameters_change(app: Flask) -> None:
+    app.config["PASSWORD_HASH"] = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    user = services.create_user("old@example.org", Role.VIEWER, PASSWORD)
+    db.session.commit()
+    old_hash = user.password_hash
+    assert "m=1024,t=1,p=1" in old_hash
+    app.config["PASSWORD_HASH"] = {"time_cost": 2, "memory_cost": 2048, "parallelism": 1}
+    assert login(app.test_client(), "old@example.org").status_code == 302
+    new_hash = _reload(user.id).password_hash
+    assert new_hash != old_hash and "m=2048,t=2,p=1" in new_hash
+    assert passwords.verify(new_hash, PASSWORD)
+
+
+def test_default_parameters_are_argon2id_owasp() -> None:
+    app = Flask(__name__)
+    with app.app_context():
+        hashed = passwords.hash_password(PASSWORD)
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_login_rate_limit(app: Flask) -> None:
+    make_staff(Role.VIEWER)
+    app.config["STAFF_LOGIN_RATE_LIMIT"] = "3/minute"
+    client = app.test_client()
+    codes = [login(client, "viewer@example.org", "wrong password!").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_cookie_flags_in_the_embedded_demo(app: Flask) -> None:
+    make_staff(Role.VIEWER)
+    cookie = login(app.test_client(), "viewer@example.org").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+@pytest.fixture
+def production_app(migrated_database: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The app configured as in production (not embedded): secure cookies, HSTS."""
+    if PG_URL:
+        pytest.skip("uses a private SQLite copy")
+    target = tmp_path / "prod.sqlite"
+    shutil.copyfile(migrated_database, target)
+    cfg = _config(f"sqlite:///{target}", tmp_path / "instance", EMBEDDED=False,
+                  MAIL={"backend": "file", "outbox": str(tmp_path / "outbox"), "from_address": "letters@example.org"},
+                  PASSWORD_HASH=dict(FAST_HASH))
+    prod = create_app(cfg)
+    with prod.app_context():
+        yield prod
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_cookie_flags_in_production(production_app: Flask) -> None:
+    assert production_app.config["SESSION_COOKIE_SECURE"] is True
+    services.create_user("admin@example.org", Role.ADMIN, PASSWORD)
+    db.session.commit()
+    client = production_app.test_client()
+    resp = client.post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD},
+                       base_url="https://localhost")
+    assert resp.status_code == 302
+    cookie = resp.headers["Set-Cookie"]
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert flag in cookie
+    assert "Expires" not in cookie  # a browser-session cookie; the server also ends it after 12 hours
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" in resp.headers
