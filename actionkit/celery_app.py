@@ -33,7 +33,7 @@ def celery_init_app(app: Flask) -> Celery:
         # (kombu passes transport_options to create_engine for this transport, so it cannot be set there.)
         from kombu.transport import sqlalchemy as sql_transport
 
-        sql_transport.Transport.polling_interval = 0.05
+        sql_transport.Transport.polling_interval = 0.02
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

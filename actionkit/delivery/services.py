@@ -26,8 +26,8 @@ from typing import Any, Callable, Iterable, Optional
 
 from flask import current_app
 from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, select, text, update
-from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.elements import ClauseElement
 
 from actionkit.db import utcnow
 from actionkit.delivery import channels

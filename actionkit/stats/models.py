@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Date, DateTime, Integer, String
+from sqlalchemy import Date, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from actionkit.extensions import db
@@ -28,6 +28,7 @@ class ActionRollup(db.Model):
     """Actions per campaign, day or month, county, language and new/returning."""
 
     __tablename__ = "stats_action_rollups"
+    __table_args__ = (Index("ix_stats_action_rollups_campaign_day", "campaign_id", "day"),)  # the refresh's keys
 
     span: Mapped[str] = mapped_column(String(1), primary_key=True)
     county_key: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -43,6 +44,7 @@ class OfficeRollup(db.Model):
     """Letters per campaign, day or month, county, office and official (one letter per action and office)."""
 
     __tablename__ = "stats_office_rollups"
+    __table_args__ = (Index("ix_stats_office_rollups_campaign_day", "campaign_id", "day"),)  # the refresh's keys
 
     span: Mapped[str] = mapped_column(String(1), primary_key=True)
     county_key: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +60,7 @@ class DeliveryRollup(db.Model):
     """Letters per office type x delivery status x channel (NO_DELIVERY when a letter has no delivery row)."""
 
     __tablename__ = "stats_delivery_rollups"
+    __table_args__ = (Index("ix_stats_delivery_rollups_campaign_day", "campaign_id", "day"),)  # the refresh's keys
 
     span: Mapped[str] = mapped_column(String(1), primary_key=True)
     county_key: Mapped[int] = mapped_column(Integer, primary_key=True)

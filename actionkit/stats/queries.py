@@ -16,7 +16,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from actionkit.campaigns.models import Campaign
@@ -234,8 +234,8 @@ class _Period:
             if last is not None:
                 bounds.append(model.day <= last)
             parts.append(sa.and_(*bounds))
-        if self.edges:
-            parts.append(sa.and_(model.span == DAY, in_runs(self.edges, model.day, timestamps=False)))
+        # One branch per run of days, so each is an index range (span, county_key, day) of its own.
+        parts += [sa.and_(model.span == DAY, model.day.between(a, b)) for a, b in self.edges]
         return sa.or_(*parts) if parts else sa.false()
 
 
@@ -295,9 +295,9 @@ def _settle(cells: dict[Any, Cell], key_exprs: Sequence[Any], source: Callable[[
 
 
 def all_campaigns() -> list[Campaign]:
-    """Every campaign, newest first, with its texts (for titles) loaded in the same round trip or two."""
-    return list(db.session.scalars(sa.select(Campaign).options(selectinload(Campaign.texts))
-                                   .order_by(Campaign.created_at.desc(), Campaign.id.desc())))
+    """Every campaign, newest first, with its texts (for titles) loaded in the same statement."""
+    return list(db.session.scalars(sa.select(Campaign).options(joinedload(Campaign.texts))
+                                   .order_by(Campaign.created_at.desc(), Campaign.id.desc())).unique())
 
 
 def campaign_choices(campaigns: list[Campaign] | None = None) -> list[tuple[str, str]]:
@@ -305,13 +305,15 @@ def campaign_choices(campaigns: list[Campaign] | None = None) -> list[tuple[str,
     return [(c.slug, c.text("en").title if c.texts else c.slug) for c in campaigns or all_campaigns()]
 
 
-def county_choices(state: str | None) -> list[tuple[int, str]]:
-    """(division id, name) of the state's counties, for the filter form and its validation."""
+def county_shapes(state: str | None) -> list[CountyShape]:
+    """The state's counties with their outlines (the filter form and the map both use them)."""
     if state is None:
         return []
-    rows = db.session.execute(sa.select(Division.id, Division.name).where(
-        Division.type == DivisionType.COUNTY, Division.state == state).order_by(Division.name))
-    return [(r.id, r.name) for r in rows]
+    rows = db.session.execute(
+        sa.select(Division.id, Division.name, Division.geoid, Boundary.geometry)
+        .outerjoin(Boundary, Boundary.division_id == Division.id)
+        .where(Division.type == DivisionType.COUNTY, Division.state == state).order_by(Division.name))
+    return [CountyShape(r.id, r.name, r.geoid, r.geometry) for r in rows]
 
 
 def main_state(campaigns: Iterable[Campaign]) -> str | None:
@@ -320,19 +322,22 @@ def main_state(campaigns: Iterable[Campaign]) -> str | None:
     return states.most_common(1)[0][0] if states else None
 
 
-def load(campaigns: list[Campaign], filters: Filters, *, single: bool) -> Stats:
-    """Every figure of a stats page for these campaigns (one, or all of them) under these filters."""
+def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
+         shapes: list[CountyShape] | None = None) -> Stats:
+    """Every figure of a stats page for these campaigns (one, or all of them) under these filters; `shapes`
+    are the counties of main_state(campaigns), if the caller already has them."""
     state_row = db.session.get(RollupState, 1)
     scope = _Scope([c.id for c in campaigns], filters, max(1, state_row.max_letters if state_row else 1))
     period = _Period.of(filters.date_from, filters.date_to)
     state = main_state(campaigns)
 
-    by_campaign, totals, returning, languages, non_english, first_actions = _action_breakdowns(scope, period)
-    supporters = _supporters(scope, period, totals, first_actions, single=single)
-    per_day = _per_day(scope, campaigns)
-    counties, shapes = _counties(scope, period, state)
-    deliveries_by, type_cells, letters, deliveries = _deliveries(scope, period)
-    top, sheriffs = _officials(scope, period, state)
+    rows = _read_rollups(scope, period)
+    by_campaign, totals, returning, languages, non_english, first_actions = _action_breakdowns(scope, rows["actions"])
+    supporters = _supporters(scope, totals, first_actions, single=single)
+    per_day = _per_day(scope, rows["days"])
+    counties, shapes = _counties(scope, rows["counties"], shapes if shapes is not None else county_shapes(state))
+    deliveries_by, type_cells, letters, deliveries = _deliveries(scope, rows["deliveries"])
+    top, sheriffs = _officials(scope, rows["offices"], state)
 
     type_rows = [Row(t.value, _office_label(t.value), type_cells.get(t.value, Cell())) for t in OfficeType
                  if t.value in type_cells or (not filters.office_type and _targets(campaigns, t.value))]
@@ -401,14 +406,9 @@ def _office_label(value: str) -> str:
     return OFFICE_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
-def _action_breakdowns(scope: _Scope, period: _Period) -> tuple[dict[int, Cell], Cell, list[Row], list[Row], Cell,
-                                                                 int]:
-    """Actions per campaign, new/returning and language: one query over the all-county (or one county) rows."""
-    m = ActionRollup
-    rows = db.session.execute(
-        sa.select(m.campaign_id, m.language, m.is_returning, sa.func.sum(m.actions), sa.func.sum(m.first_actions))
-        .where(*scope.rollup_where(m), period.rollup_clause(m))
-        .group_by(m.campaign_id, m.language, m.is_returning)).all()
+def _action_breakdowns(scope: _Scope, rows: list[tuple[Any, ...]]) -> tuple[dict[int, Cell], Cell, list[Row],
+                                                                          list[Row], Cell, int]:
+    """Actions per campaign, new/returning and language, from the all-county (or one county) rows."""
     per: dict[tuple[Hashable, int], int] = defaultdict(int)
     first_actions = 0
     for campaign_id, language, is_returning, actions, first in rows:
@@ -436,7 +436,7 @@ def _action_breakdowns(scope: _Scope, period: _Period) -> tuple[dict[int, Cell],
     return by_campaign, total, returning, languages, non_english.get(True, Cell()), first_actions
 
 
-def _supporters(scope: _Scope, period: _Period, actions: Cell, first_actions: int, *, single: bool) -> Cell:
+def _supporters(scope: _Scope, actions: Cell, first_actions: int, *, single: bool) -> Cell:
     """Distinct people: the actions of one campaign; across campaigns, supporters' first actions when the
     range starts at the beginning (no county filter), else one COUNT(DISTINCT) on the facts."""
     if single:
@@ -450,19 +450,11 @@ def _supporters(scope: _Scope, period: _Period, actions: Cell, first_actions: in
     return Cell(n, n, n)
 
 
-def _per_day(scope: _Scope, campaigns: list[Campaign]) -> list[Row]:
+def _per_day(scope: _Scope, rows: list[tuple[Any, ...]]) -> list[Row]:
     """Actions per UTC day from the first to the last day with actions (or the filter's dates)."""
-    m = ActionRollup
     f = scope.filters
-    where = [*scope.rollup_where(m), m.span == DAY]
-    if f.date_from:
-        where.append(m.day >= f.date_from)
-    if f.date_to:
-        where.append(m.day <= f.date_to)
-    rows = db.session.execute(sa.select(m.day, m.campaign_id, sa.func.sum(m.actions)).where(*where)
-                              .group_by(m.day, m.campaign_id)).all()
     cells: dict[dt.date, Cell] = defaultdict(Cell)
-    for day, _campaign, n in rows:
+    for _campaign, day, n in rows:
         cells[as_date(day)].add(int(n), int(n), int(n))
     _settle(cells, [day_of(Action.created_at)],
             lambda: sa.select().select_from(Action).where(*_action_facts(scope)),
@@ -481,26 +473,14 @@ def _per_day(scope: _Scope, campaigns: list[Campaign]) -> list[Row]:
     return out
 
 
-def _counties(scope: _Scope, period: _Period, state: str | None) -> tuple[list[Row], list[CountyShape]]:
+def _counties(scope: _Scope, rows: list[tuple[Any, ...]],
+              shapes: list[CountyShape]) -> tuple[list[Row], list[CountyShape]]:
     """Actions per county (every county of the state, with its boundary), plus actions with no county."""
-    m = ActionRollup
     key = scope.filters.county_id
-    rows = db.session.execute(
-        sa.select(m.county_key, m.campaign_id, sa.func.sum(m.actions))
-        .where(m.campaign_id.in_(scope.campaign_ids), m.county_key == key if key else m.county_key != ALL_COUNTIES,
-               period.rollup_clause(m))
-        .group_by(m.county_key, m.campaign_id)).all()
     cells: dict[int, Cell] = defaultdict(Cell)
-    for county_key, _campaign, n in rows:
+    for _campaign, county_key, n in rows:
         cells[int(county_key)].add(int(n), int(n), int(n))
     _settle(cells, [_COUNTY], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
-    shapes: list[CountyShape] = []
-    if state is not None:
-        found = db.session.execute(
-            sa.select(Division.id, Division.name, Division.geoid, Boundary.geometry)
-            .outerjoin(Boundary, Boundary.division_id == Division.id)
-            .where(Division.type == DivisionType.COUNTY, Division.state == state).order_by(Division.name)).all()
-        shapes = [CountyShape(r.id, r.name, r.geoid, r.geometry) for r in found]
     known = {s.division_id for s in shapes}
     out = [Row(s.division_id, s.name, cells.get(s.division_id, Cell()), {"geoid": s.geoid}) for s in shapes
            if not key or s.division_id == key]
@@ -513,20 +493,53 @@ def _counties(scope: _Scope, period: _Period, state: str | None) -> tuple[list[R
     return out, shapes
 
 
-def _letter_rollup_rows(model: Any, scope: _Scope, period: _Period, columns: list[Any]) -> list[tuple[Any, ...]]:
-    """Rollup rows (campaign, *columns, letters) of the period, for the office type filter if any."""
-    where = [*scope.rollup_where(model), period.rollup_clause(model)]
-    if scope.filters.office_type:
-        where.append(model.office_type == scope.filters.office_type)
-    return [tuple(r) for r in db.session.execute(
-        sa.select(model.campaign_id, *columns, sa.func.sum(model.letters)).where(*where)
-        .group_by(model.campaign_id, *columns))]
+_SLOTS = (("n1", sa.Integer), ("n2", sa.Integer), ("s1", sa.String), ("s2", sa.String), ("s3", sa.String),
+          ("day", sa.Date), ("flag", sa.Boolean))
 
 
-def _deliveries(scope: _Scope, period: _Period) -> tuple[dict[tuple[str, str], Cell], dict[str, Cell], Cell, Cell]:
+def _slice(tag: str, model: Any, where: list[Any], keys: dict[str, Any], sums: list[Any]) -> sa.Select[Any]:
+    """One rollup read shaped for the UNION ALL of _read_rollups: (tag, campaign, key slots, two sums)."""
+    slots = [keys[name].label(name) if name in keys else sa.cast(sa.null(), kind).label(name) for name, kind in _SLOTS]
+    sums = [*sums, sa.cast(sa.null(), sa.BigInteger)][:2]
+    return (sa.select(sa.literal(tag).label("tag"), model.campaign_id, *slots,
+                      *(sa.cast(v, sa.BigInteger).label(f"v{i}") for i, v in enumerate(sums)))
+            .where(*where).group_by(model.campaign_id, *keys.values()))
+
+
+def _read_rollups(scope: _Scope, period: _Period) -> dict[str, list[tuple[Any, ...]]]:
+    """Every rollup slice a page shows, in one statement: a round trip per slice costs more than the slice."""
+    a, o, d = ActionRollup, OfficeRollup, DeliveryRollup
+    f = scope.filters
+    days = [*scope.rollup_where(a), a.span == DAY]
+    if f.date_from:
+        days.append(a.day >= f.date_from)
+    if f.date_to:
+        days.append(a.day <= f.date_to)
+    counties = [a.campaign_id.in_(scope.campaign_ids), period.rollup_clause(a),
+                a.county_key == f.county_id if f.county_id else a.county_key != ALL_COUNTIES]
+    letters = {m: [*scope.rollup_where(m), period.rollup_clause(m),
+                   *([m.office_type == f.office_type] if f.office_type else [])] for m in (o, d)}
+    union = sa.union_all(
+        _slice("actions", a, [*scope.rollup_where(a), period.rollup_clause(a)],
+               {"s1": a.language, "flag": a.is_returning}, [sa.func.sum(a.actions), sa.func.sum(a.first_actions)]),
+        _slice("days", a, days, {"day": a.day}, [sa.func.sum(a.actions)]),
+        _slice("counties", a, counties, {"n1": a.county_key}, [sa.func.sum(a.actions)]),
+        _slice("deliveries", d, letters[d], {"s1": d.office_type, "s2": d.status, "s3": d.channel},
+               [sa.func.sum(d.letters)]),
+        _slice("offices", o, letters[o], {"n1": o.office_id, "n2": o.official_key, "s1": o.office_type},
+               [sa.func.sum(o.letters)]),
+    )
+    shape = {"actions": ("s1", "flag", "v0", "v1"), "days": ("day", "v0"), "counties": ("n1", "v0"),
+             "deliveries": ("s1", "s2", "s3", "v0"), "offices": ("n1", "n2", "s1", "v0")}
+    out: dict[str, list[tuple[Any, ...]]] = {tag: [] for tag in shape}
+    for row in db.session.execute(union).mappings():
+        out[row["tag"]].append((row["campaign_id"], *(row[k] for k in shape[row["tag"]])))
+    return out
+
+
+def _deliveries(scope: _Scope, rows: list[tuple[Any, ...]]) -> tuple[dict[tuple[str, str], Cell], dict[str, Cell],
+                                                                   Cell, Cell]:
     """Letters by office type, deliveries by status x channel (with totals), letters and deliveries."""
-    m = DeliveryRollup
-    rows = _letter_rollup_rows(m, scope, period, [m.office_type, m.status, m.channel])
     per: dict[tuple[Hashable, int], int] = defaultdict(int)
     for campaign_id, office_type, status, channel, n in rows:
         n = int(n)
@@ -563,10 +576,8 @@ def _settle_one(cell: Cell, source: sa.Select[Any]) -> None:
             Action.supporter_id)))) or 0
 
 
-def _officials(scope: _Scope, period: _Period, state: str | None) -> tuple[list[Row], list[Row]]:
+def _officials(scope: _Scope, rows: list[tuple[Any, ...]], state: str | None) -> tuple[list[Row], list[Row]]:
     """Top officials by letters, and every sheriff of the state (with no letters too)."""
-    m = OfficeRollup
-    rows = _letter_rollup_rows(m, scope, period, [m.office_id, m.official_key, m.office_type])
     by_official: dict[tuple[int, int], Cell] = defaultdict(Cell)
     by_office: dict[int, Cell] = defaultdict(Cell)
     per_official: dict[tuple[tuple[int, int], int], int] = defaultdict(int)

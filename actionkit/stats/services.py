@@ -108,9 +108,12 @@ def in_runs(runs: Iterable[tuple[dt.date, dt.date]], when: Any, *, timestamps: b
 
 
 def _keyed(keys: Runs | None, campaign: Any, when: Any, *, timestamps: bool) -> list[ColumnElement[bool]]:
+    """(campaign, day) in keys (None: no restriction), as one OR branch per campaign and run of days so each
+    branch is a range of a (campaign_id, created_at/day) index."""
     if keys is None:
         return []
-    parts = [sa.and_(campaign == c, in_runs(runs, when, timestamps=timestamps)) for c, runs in keys.items()]
+    parts = [sa.and_(campaign == c, in_runs([run], when, timestamps=timestamps)) for c, runs in keys.items()
+             for run in runs]
     return [sa.or_(*parts) if parts else sa.false()]
 
 
@@ -180,6 +183,9 @@ def refresh(*, full: bool = False, now: dt.datetime | None = None) -> RefreshRep
     state.refreshed_at = now
     if full:
         state.full_at = now
+        if db.engine.dialect.name == "postgresql":  # fresh planner statistics for the rebuilt tables
+            for model in ROLLUPS:
+                db.session.execute(sa.text(f"ANALYZE {model.__tablename__}"))
     state.duration_ms = int((time.perf_counter() - started) * 1000)
     db.session.flush()
     return RefreshReport(full=full, days=days, duration_ms=state.duration_ms)

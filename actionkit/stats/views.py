@@ -16,9 +16,9 @@ from actionkit.stats.forms import StatsFilterForm
 bp = Blueprint("stats", __name__, url_prefix="/staff/stats")
 
 
-def _form(state: str | None, campaigns: list[Campaign] | None = None) -> StatsFilterForm:
+def _form(counties: list[queries.CountyShape], campaigns: list[Campaign] | None = None) -> StatsFilterForm:
     return StatsFilterForm(formdata=request.args, campaigns=queries.campaign_choices(campaigns),
-                           counties=queries.county_choices(state))
+                           counties=[(c.division_id, c.name) for c in counties])
 
 
 def _campaign_or_404(slug: str) -> Campaign:
@@ -29,7 +29,8 @@ def _campaign_or_404(slug: str) -> Campaign:
 
 
 def _render(campaigns: list[Campaign], *, single: bool) -> tuple[str, int]:
-    form = _form(queries.main_state(campaigns), None if single else campaigns)
+    shapes = queries.county_shapes(queries.main_state(campaigns))
+    form = _form(shapes, None if single else campaigns)
     campaign = campaigns[0] if single else None
     title = f"Participation stats: {campaign.text('en').title}" if campaign else "Participation stats"
     context = {"form": form, "single": single, "campaign": campaign, "page_title": title, "Role": Role,
@@ -40,7 +41,7 @@ def _render(campaigns: list[Campaign], *, single: bool) -> tuple[str, int]:
         form.campaign.data = campaign.slug
     if not valid:
         return render_template("stats/page.html", stats=None, charts={}, **context), 400
-    stats = queries.load(campaigns, form.filters(), single=single) if campaigns else None
+    stats = queries.load(campaigns, form.filters(), single=single, shapes=shapes) if campaigns else None
     return render_template("stats/page.html", stats=stats, charts=_charts(stats) if stats else {}, **context), 200
 
 
@@ -69,10 +70,11 @@ def campaign(slug: str) -> Any:
 def export_aggregates(slug: str) -> Any:
     """The page's figures as CSV (small cells suppressed, like the page)."""
     found = _campaign_or_404(slug)
-    form = _form(found.state)
+    shapes = queries.county_shapes(found.state)
+    form = _form(shapes)
     if not form.validate():
         return _bad_filters(form)
-    stats = queries.load([found], form.filters(), single=True)
+    stats = queries.load([found], form.filters(), single=True, shapes=shapes)
     exports.audit(current_user, "export.stats", found, form.filters(), rows=None)
     db.session.commit()
     return _csv(exports.aggregate_rows(stats), f"stats-{found.slug}.csv")
@@ -83,7 +85,7 @@ def export_aggregates(slug: str) -> Any:
 def export_actions(slug: str) -> Any:
     """Every action of the campaign with the supporter's name and e-mail: admins only, audited."""
     found = _campaign_or_404(slug)
-    form = _form(found.state)
+    form = _form(queries.county_shapes(found.state))
     if not form.validate():
         return _bad_filters(form)
     filters = form.filters()

@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('first_actions', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('span', 'county_key', 'day', 'campaign_id', 'language', 'is_returning', name=op.f('pk_stats_action_rollups'))
     )
+    op.create_index('ix_stats_action_rollups_campaign_day', 'stats_action_rollups', ['campaign_id', 'day'], unique=False)
     op.create_table('stats_delivery_rollups',
     sa.Column('span', sa.String(length=1), nullable=False),
     sa.Column('county_key', sa.Integer(), nullable=False),
@@ -39,6 +40,7 @@ def upgrade():
     sa.Column('letters', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('span', 'county_key', 'day', 'campaign_id', 'office_type', 'status', 'channel', name=op.f('pk_stats_delivery_rollups'))
     )
+    op.create_index('ix_stats_delivery_rollups_campaign_day', 'stats_delivery_rollups', ['campaign_id', 'day'], unique=False)
     op.create_table('stats_office_rollups',
     sa.Column('span', sa.String(length=1), nullable=False),
     sa.Column('county_key', sa.Integer(), nullable=False),
@@ -50,6 +52,7 @@ def upgrade():
     sa.Column('letters', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('span', 'county_key', 'day', 'campaign_id', 'office_id', 'official_key', name=op.f('pk_stats_office_rollups'))
     )
+    op.create_index('ix_stats_office_rollups_campaign_day', 'stats_office_rollups', ['campaign_id', 'day'], unique=False)
     op.create_table('stats_rollup_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True),
@@ -62,6 +65,9 @@ def upgrade():
 
 def downgrade():
     op.drop_table('stats_rollup_state')
+    op.drop_index('ix_stats_office_rollups_campaign_day', table_name='stats_office_rollups')
     op.drop_table('stats_office_rollups')
+    op.drop_index('ix_stats_delivery_rollups_campaign_day', table_name='stats_delivery_rollups')
     op.drop_table('stats_delivery_rollups')
+    op.drop_index('ix_stats_action_rollups_campaign_day', table_name='stats_action_rollups')
     op.drop_table('stats_action_rollups')

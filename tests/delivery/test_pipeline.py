@@ -22,7 +22,7 @@ pytestmark = pytest.mark.services
 
 # Worker settings for the crash tests: a short lease (above the task time limit, as config requires) and a
 # sweeper every second, so expired leases come back within seconds instead of minutes.
-SHORT_LEASE = {"lease_seconds": 6, "sweep_seconds": 1, "requeue_after_seconds": 10}
+SHORT_LEASE = {"lease_seconds": 6, "sweep_seconds": 1, "requeue_after_seconds": 20}
 SHORT_LIMITS = {"task_time_limit": 5, "task_soft_time_limit": 4}
 
 
@@ -49,7 +49,7 @@ def purge(app) -> None:  # type: ignore[no-untyped-def]
 def test_a_thousand_deliveries_each_arrive_exactly_once(app, smtp_sink, start_worker):
     ids = seed_deliveries(1000, offices=50)  # 20 letters per office: under the default pacing of 30 an hour
     db.session.commit()
-    worker = start_worker(concurrency=2, mail=smtp_sink.mail_config())
+    worker = start_worker(concurrency=3, mail=smtp_sink.mail_config())
     started = time.monotonic()
     assert services.enqueue(ids) == 1000
 
@@ -61,7 +61,7 @@ def test_a_thousand_deliveries_each_arrive_exactly_once(app, smtp_sink, start_wo
     assert max(seen.values()) == 1, [m for m, n in seen.items() if n > 1]
     refs = set(db.session.scalars(db.select(Delivery.provider_ref)))
     assert refs == set(seen)
-    assert smtp_sink.handler.connections <= 4  # one reused connection per pool process (plus reconnects)
+    assert smtp_sink.handler.connections <= 6  # one reused connection per pool process (plus reconnects)
     print(f"1000 deliveries in {elapsed:.1f}s")
 
 
@@ -79,7 +79,9 @@ def test_kill_9_mid_run_loses_nothing_and_duplicates_at_most_once_per_kill(app, 
         kills += 1
     assert status_counts()["sent"] < 500
 
-    survivor = start_worker(beat=True, **options)  # its beat runs the sweeper, which recovers the leases
+    # Its beat runs the sweeper, which recovers the leases (and the messages the SQLite broker lost with the
+    # killed worker). More pool processes here cannot add duplicates: only a kill can.
+    survivor = start_worker(beat=True, concurrency=2, **options)
     assert wait_for(lambda: status_counts() == Counter(sent=500), timeout=150), (status_counts(), survivor.log())
     seen = smtp_sink.handler.message_ids()
     assert set(seen) == expected_ids(ids, smtp_sink)  # every letter arrived at least once

@@ -236,7 +236,7 @@ def production_app(migrated_database: str, tmp_path: Path):  # type: ignore[no-u
     shutil.copyfile(migrated_database, target)
     cfg = _config(f"sqlite:///{target}", tmp_path / "instance", EMBEDDED=False,
                   MAIL={"backend": "file", "outbox": str(tmp_path / "outbox"), "from_address": "letters@example.org"},
-                  PASSWORD_HASH=dict(FAST_HASH))
+                  PASSWORD_HASH=dict(FAST_HASH), PUBLIC_URL="https://act.example.org")
     prod = create_app(cfg)
     with prod.app_context():
         yield prod

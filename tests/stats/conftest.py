@@ -335,7 +335,6 @@ def bulk_actions(campaign: Campaign, counties: list[int], sheriffs: dict[int, Of
     delivery, inserted in bulk (factories flush per row, too slow for hundreds)."""
     import random
 
-    from actionkit.delivery.models import Delivery
     from actionkit.letters.models import Letter
     from actionkit.privacy.crypto import crypto, email_hash
 
