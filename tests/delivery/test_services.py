@@ -301,6 +301,27 @@ def test_a_rollback_publishes_nothing(app, published):
     assert db.session.scalar(db.select(db.func.count()).select_from(Delivery)) == 0
 
 
+def test_enqueue_keeps_one_broker_connection_and_replaces_a_stale_one(app, monkeypatch):
+    celery = app.extensions["celery"]
+    opened = []
+    real = celery.connection_for_write
+    monkeypatch.setattr(celery, "connection_for_write",  # (Celery's own event dispatcher opens one too)
+                        lambda **kw: ("transport_options" in kw and opened.append(1)) or real(**kw))
+    services._Publisher.discard()
+    assert services.enqueue([1, 2]) == 2 and services.enqueue([3]) == 1
+    assert len(opened) == 1
+
+    producer, _ = services._Publisher.producer(celery, 2.0)
+
+    def broken(*args, **kwargs):
+        raise ConnectionResetError("the broker restarted")
+
+    monkeypatch.setattr(producer, "publish", broken)
+    assert services.enqueue([4, 5]) == 2  # published on a new connection
+    assert len(opened) == 2
+    services._Publisher.discard()
+
+
 def test_enqueue_with_the_broker_down_returns_fast_and_logs_no_personal_data(app, caplog, tmp_path):
     app.extensions["celery"].conf.broker_url = f"sqla+sqlite:///{tmp_path}/missing/dir/broker.sqlite"
     delivery = one_delivery()
