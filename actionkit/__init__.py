@@ -56,6 +56,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.officials import models as _officials_models  # noqa: F401
     from actionkit.staff import models as _staff_models  # noqa: F401
     from actionkit.system import models as _system_models  # noqa: F401
+    from actionkit.stats import models as _stats_models  # noqa: F401
+
+    # Register every Celery task in every process (web publishes them, the worker runs them).
+    from actionkit.delivery import tasks as _delivery_tasks  # noqa: F401
+    from actionkit.letters import tasks as _letters_tasks  # noqa: F401
+    from actionkit.privacy import tasks as _privacy_tasks  # noqa: F401
+    from actionkit.stats import tasks as _stats_tasks  # noqa: F401
     from actionkit.system import tasks as _system_tasks  # noqa: F401
 
     from actionkit.campaigns.views import bp as campaigns_bp
@@ -71,19 +78,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp):
         app.register_blueprint(bp)
 
-    from actionkit.officials.cli import officials_cli
-
-    app.cli.add_command(officials_cli)
-    from actionkit.stats.cli import stats_cli; app.cli.add_command(stats_cli)  # noqa: E702  (+ stats.refresh task)
-    from actionkit.staff.cli import staff_cli; app.cli.add_command(staff_cli)  # noqa: E702
-
     from actionkit.campaigns.cli import campaigns_cli
-
-    app.cli.add_command(campaigns_cli)
-
     from actionkit.delivery.cli import delivery_cli
+    from actionkit.officials.cli import officials_cli
+    from actionkit.staff.cli import staff_cli
+    from actionkit.stats.cli import stats_cli
 
-    app.cli.add_command(delivery_cli)  # also registers the delivery.send / delivery.sweep tasks
+    for group in (officials_cli, campaigns_cli, delivery_cli, staff_cli, stats_cli):
+        app.cli.add_command(group)
     return app
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 
@@ -25,6 +26,13 @@ def celery_init_app(app: Flask) -> Celery:
             "schedule": float(app.config["DELIVERY"]["sweep_seconds"]),
             "options": {"expires": float(app.config["DELIVERY"]["sweep_seconds"])},  # no pile-up while down
         },
+        # Targets that waited for the geocoder; addresses past retention; stats rollups.
+        "letters.sweep_pending": {"task": "letters.sweep_pending", "schedule": 600.0, "options": {"expires": 600.0}},
+        "privacy.purge_expired": {"task": "privacy.purge_expired", "schedule": 3600.0,
+                                  "options": {"expires": 3600.0}},
+        "stats.refresh": {"task": "stats.refresh", "schedule": 300.0, "options": {"expires": 300.0}},
+        "stats.rebuild": {"task": "stats.refresh", "schedule": crontab(hour=3, minute=20), "kwargs": {"full": True},
+                          "options": {"expires": 3600.0}},
         **celery.conf.get("beat_schedule", {}),
     }
     if str(app.config["CELERY"]["broker_url"]).startswith("sqla+"):

@@ -17,11 +17,6 @@ PENDING_MAX_AGE = dt.timedelta(days=7)  # after this a pending target is left fo
 CONFIRMATION_GRACE = dt.timedelta(minutes=10)  # the sweep re-queues confirmations unsent after this ...
 CONFIRMATION_MAX_AGE = dt.timedelta(days=2)  # ... unless the action is older than this
 # Periodic tasks for celery beat (merged into beat_schedule by celery_init_app).
-BEAT_SCHEDULE = {
-    "letters.sweep_pending": {"task": "letters.sweep_pending", "schedule": 600.0, "options": {"expires": 600.0}},
-}
-
-
 def publish(task: Any, *args: Any) -> bool:
     """Queue a task after commit without ever failing the request: if the broker is down, the sweep queues it."""
     try:

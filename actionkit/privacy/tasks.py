@@ -6,11 +6,6 @@ from celery import shared_task
 from actionkit.extensions import db
 from actionkit.privacy import services
 
-BEAT_SCHEDULE = {
-    "privacy.purge_expired": {"task": "privacy.purge_expired", "schedule": 3600.0, "options": {"expires": 3600.0}},
-}
-
-
 @shared_task(name="privacy.purge_expired", ignore_result=True)
 def purge_expired() -> int:
     """Purge addresses past retention, batch by batch; safe to run at any time and any number of times."""
