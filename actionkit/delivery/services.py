@@ -436,9 +436,15 @@ def retry(ids: Iterable[int] = (), *, statuses: Iterable[DeliveryStatus] = (),
     statuses = [DeliveryStatus(s) for s in statuses if DeliveryStatus(s) in RETRYABLE]
     if not ids and not statuses:
         return []
+    from actionkit.letters.models import Action, Letter, Supporter  # mapped classes only, for the join
+
     chosen = or_(Delivery.id.in_(ids), Delivery.status.in_(statuses))
+    # Never revive the letters of a supporter who deleted their data: those deliveries were cancelled.
+    withdrawn = (select(Letter.id).join(Action, Letter.action_id == Action.id)
+                 .join(Supporter, Action.supporter_id == Supporter.id).where(Supporter.deleted_at.is_not(None)))
     rows = db.session.execute(
-        select(Delivery.id, Delivery.channel).where(Delivery.status.in_(RETRYABLE), chosen)
+        select(Delivery.id, Delivery.channel)
+        .where(Delivery.status.in_(RETRYABLE), chosen, Delivery.letter_id.not_in(withdrawn))
         .order_by(Delivery.id).with_for_update()).all()
     if not rows:
         return []

@@ -356,6 +356,20 @@ def test_retry_resets_failed_and_dead_and_leaves_sent_alone(app, published):
     assert fresh(sent.id).status is DeliveryStatus.SENT
 
 
+def test_retry_never_revives_a_supporter_who_deleted_their_data(app, published):
+    from actionkit.privacy.services import delete_supporter
+
+    action = make_action()
+    db.session.commit()
+    delete_supporter(action.supporter)
+    db.session.commit()
+    delivery = action.letters[0].delivery
+    assert fresh(delivery.id).status is DeliveryStatus.FAILED
+    assert services.retry([delivery.id], statuses=[DeliveryStatus.FAILED]) == []
+    db.session.commit()
+    assert fresh(delivery.id).status is DeliveryStatus.FAILED and published == []
+
+
 def test_status_counts_failures_and_print_queue(app):
     one_delivery(status=DeliveryStatus.FAILED, last_error="smtp 550 recipient refused")
     one_delivery(status=DeliveryStatus.SENT)
