@@ -61,6 +61,8 @@ def _config(url: str, instance: Path, **extra: object) -> dict[str, object]:
             "task_default_queue": QUEUE,
         },
         "MAIL": {"backend": "file", "outbox": str(instance / "outbox")},
+        # Fresh counters per test: on Redis they would outlive the test (and the run) and turn into 429s.
+        "RATELIMIT_STORAGE_URI": "memory://",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     cfg.update(extra)
