@@ -86,6 +86,14 @@ def _guard(campaign: Campaign) -> tuple[str, int] | None:
     return None
 
 
+def _open_state(campaign: Campaign, form: Any) -> dict[str, Any] | None:
+    """The state a step form carries, or None when it is missing, tampered with, expired or another campaign's."""
+    try:
+        return unseal(form.state.data, campaign.id)
+    except ExpiredState:
+        return None
+
+
 def _expired(campaign: Campaign) -> tuple[str, int]:
     form = SignupForm(formdata=None, state=campaign.state.upper())
     return _page("letters/campaign.html", 400, campaign=campaign, form=form, expired=True)
@@ -148,11 +156,7 @@ def edit(slug: str) -> Any:
     if (refused := _guard(campaign)) is not None:
         return refused
     step = StepForm()
-    if not step.validate_on_submit():
-        return _expired(campaign)
-    try:
-        data = unseal(step.state.data, campaign.id)
-    except ExpiredState:
+    if not step.validate_on_submit() or (data := _open_state(campaign, step)) is None:
         return _expired(campaign)
     form = SignupForm(formdata=None)
     form.fill(Signer.from_dict(data["signer"]))
@@ -206,11 +210,7 @@ def confirm(slug: str) -> Any:
     if (refused := _guard(campaign)) is not None:
         return refused
     step = StepForm()
-    if not step.validate_on_submit():
-        return _expired(campaign)
-    try:
-        data = unseal(step.state.data, campaign.id)
-    except ExpiredState:
+    if not step.validate_on_submit() or (data := _open_state(campaign, step)) is None:
         return _expired(campaign)
     signer, plan = Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
     if "set_lang" in request.form:
@@ -268,9 +268,7 @@ def sign(slug: str) -> Any:
         return refused
     form = ComposeForm()
     valid = form.validate_on_submit()
-    try:
-        data = unseal(form.state.data, campaign.id)
-    except ExpiredState:
+    if (data := _open_state(campaign, form)) is None:
         return _expired(campaign)
     signer, plan = Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
     if plan.needs_confirmation:
@@ -282,17 +280,20 @@ def sign(slug: str) -> Any:
     letters, errors = _compose_input(campaign, drafts, form, plan)
     if errors or not valid:
         return _compose_page(campaign, signer, plan, form=form, errors=errors, status=422)
+    slug = campaign.slug
     try:
         recorded = services.record_action(campaign, signer, plan, letters)
+        # Read before the commit expires the rows, so nothing is reloaded just to log or redirect.
+        action_id, pending = recorded.action.id, len(recorded.action.pending_types)
         db.session.commit()
     except (DuplicateAction, IntegrityError):
         db.session.rollback()
         return _page("letters/already.html", campaign=campaign)
     enqueue(recorded.delivery_ids)
-    tasks.publish(tasks.send_confirmation, recorded.action.id)
-    log.info("action %s recorded: %d deliveries queued, %d types pending", recorded.action.id,
-             len(recorded.delivery_ids), len(recorded.action.pending_types))
-    return redirect(url_for("letters.thanks", slug=campaign.slug, token=recorded.token, lang=lang()), 303)
+    tasks.publish(tasks.send_confirmation, action_id)
+    log.info("action %s recorded: %d deliveries queued, %d types pending", action_id,
+             len(recorded.delivery_ids), pending)
+    return redirect(url_for("letters.thanks", slug=slug, token=recorded.token, lang=lang()), 303)
 
 
 # --- the thank-you page ------------------------------------------------------------------------------------------

@@ -5,30 +5,24 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from actionkit import create_app
 from actionkit.campaigns import editor
 from actionkit.campaigns.models import Campaign, CampaignStatus
 from actionkit.extensions import db
 from actionkit.letters.models import Letter
-from actionkit.officials import geocoders
-from actionkit.officials.fake_geocoder import FakeCensusGeocoder
 from actionkit.staff import services as staff
 from actionkit.staff.models import Role
-from tests.conftest import ON_CI, PG_URL, REPO, _config
+from tests.conftest import PG_URL, REPO, _config
+from tests.e2e.live import chromium, fake_geocoding, require_chromium, serving
 from tests.letters.conftest import GULFPORT, build_directory
-from tests.officials.conftest import CENSUS_FIXTURES, geocoder_settings
 from tests.staff.helpers import FAST_HASH, PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 SLUG = "e2e-end-287g"
 EDITOR_EMAIL = "editor@example.org"
@@ -51,13 +45,6 @@ As a constituent in {{ supporter.county }}, I ask you to end the 287(g) program.
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the browser tests serve a private SQLite file")
 
 
-def _require_chromium() -> None:
-    if not CHROMIUM.exists():
-        if ON_CI:
-            pytest.fail(f"{CHROMIUM} is required on CI (apt-get install -y chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get update && apt-get install -y chromium)")
-
-
 @dataclass
 class Live:
     app: Flask
@@ -68,45 +55,25 @@ class Live:
 def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app with CSRF on, a small Mississippi directory, the fake Census geocoder and an editor account,
     served by werkzeug in a thread on 127.0.0.1 (random port)."""
-    _require_chromium()
+    require_chromium()
     root = tmp_path_factory.mktemp("e2e")
     database = root / "actionkit.sqlite"
     shutil.copyfile(migrated_database, database)
     app = create_app(_config(f"sqlite:///{database}", root / "instance", WTF_CSRF_ENABLED=True,
                              PASSWORD_HASH=dict(FAST_HASH), PUBLIC_RATE_LIMIT="100/minute"))
-    geocoders.reset_breakers()
-    fake = FakeCensusGeocoder([CENSUS_FIXTURES], delay=1.0)
-    fake.__enter__()
-    settings = {**app.config["GEOCODER"], **geocoder_settings(fake.url, retries=0)}
-    app.config["GEOCODER"] = settings
-    app.extensions["actionkit.geocoder"] = geocoders.from_config(settings)
-    with app.app_context():
-        build_directory()
-        staff.create_user(EDITOR_EMAIL, Role.EDITOR, PASSWORD, name="Eddie Editor")
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Live(app, f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        fake.__exit__(None, None, None)
-        geocoders.reset_breakers()
+    with fake_geocoding(app):
         with app.app_context():
-            db.engine.dispose()
+            build_directory()
+            staff.create_user(EDITOR_EMAIL, Role.EDITOR, PASSWORD, name="Eddie Editor")
+            db.session.commit()
+        with serving(app) as url:
+            yield Live(app, url)
 
 
 @pytest.fixture(scope="module")
 def browser(live: Live) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

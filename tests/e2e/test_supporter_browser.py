@@ -7,27 +7,21 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from actionkit import create_app
 from actionkit.campaigns import services as campaigns
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Supporter
 from actionkit.letters.services import find_supporter
-from actionkit.officials import geocoders
-from actionkit.officials.fake_geocoder import FakeCensusGeocoder
-from tests.conftest import ON_CI, PG_URL, REPO, _config
+from tests.conftest import PG_URL, REPO, _config
+from tests.e2e.live import chromium, fake_geocoding, require_chromium, serving
 from tests.letters.conftest import GULFPORT, build_directory, find_directory
-from tests.officials.conftest import CENSUS_FIXTURES, geocoder_settings
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts" / "supporter"
 SLUG = campaigns.DEMO_SLUG
 PHONE = {"width": 360, "height": 740}
@@ -46,13 +40,6 @@ TOLERATED_404 = "/favicon.ico"
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the browser tests serve a private SQLite file")
 
 
-def _require_chromium() -> None:
-    if not CHROMIUM.exists():
-        if ON_CI:
-            pytest.fail(f"{CHROMIUM} is required on CI (apt-get install -y chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get update && apt-get install -y chromium)")
-
-
 @dataclass
 class Live:
     app: Flask
@@ -64,48 +51,28 @@ class Live:
 def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app as in production (CSRF on) on a SQLite file with the small Mississippi directory and the demo
     campaign, geocoding against the fake Census server, served by werkzeug in a thread on 127.0.0.1."""
-    _require_chromium()
+    require_chromium()
     root = tmp_path_factory.mktemp("e2e-supporter")
     database = root / "actionkit.sqlite"
     shutil.copyfile(migrated_database, database)
     app = create_app(_config(f"sqlite:///{database}", root / "instance", WTF_CSRF_ENABLED=True,
                              PUBLIC_RATE_LIMIT="100/minute"))
-    geocoders.reset_breakers()
-    fake = FakeCensusGeocoder([CENSUS_FIXTURES], delay=1.0)
-    fake.__enter__()
-    settings = {**app.config["GEOCODER"], **geocoder_settings(fake.url, retries=0)}
-    app.config["GEOCODER"] = settings
-    app.extensions["actionkit.geocoder"] = geocoders.from_config(settings)
-    with app.app_context():
-        build_directory()
-        campaigns.create_demo_campaign()
-        db.session.commit()
-        directory = find_directory()
-        offices = {"harrison_sheriff": directory.harrison_sheriff.id, "cd4": directory.cd4.id,
-                   "senator_2": directory.senators[1].id}
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Live(app, f"http://127.0.0.1:{server.server_port}", offices)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        fake.__exit__(None, None, None)
-        geocoders.reset_breakers()
+    with fake_geocoding(app):
         with app.app_context():
-            db.engine.dispose()
+            build_directory()
+            campaigns.create_demo_campaign()
+            db.session.commit()
+            directory = find_directory()
+            offices = {"harrison_sheriff": directory.harrison_sheriff.id, "cd4": directory.cd4.id,
+                       "senator_2": directory.senators[1].id}
+        with serving(app) as url:
+            yield Live(app, url, offices)
 
 
 @pytest.fixture(scope="module")
-def chromium(live: Live) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
+def chromium_browser(live: Live) -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass
@@ -147,15 +114,15 @@ def _open(browser: Any, run: str, *, javascript: bool = True) -> tuple[Any, Phon
 
 
 @pytest.fixture
-def phone(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Phone]:
-    context, tab = _open(chromium, request.node.name.removeprefix("test_"))
+def phone(chromium_browser: Any, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    context, tab = _open(chromium_browser, request.node.name.removeprefix("test_"))
     yield tab
     context.close()
 
 
 @pytest.fixture
-def phone_without_js(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Phone]:
-    context, tab = _open(chromium, request.node.name.removeprefix("test_"), javascript=False)
+def phone_without_js(chromium_browser: Any, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    context, tab = _open(chromium_browser, request.node.name.removeprefix("test_"), javascript=False)
     yield tab
     context.close()
 
