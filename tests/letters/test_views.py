@@ -512,3 +512,17 @@ def test_spanish_errors_choices_and_pending_targets(journey: Journey, queued: di
     assert "Sus cartas a su senador o senadora estatal y su representante estatal se escribirán" in text(compose)
     thanks = text(journey.client.get(journey.sign(compose).headers["Location"]))
     assert "Sus cartas a su senador o senadora estatal" in thanks and "¡Gracias, Ana!" in thanks
+
+
+def test_thanks_names_an_office_without_a_known_holder_once(app, client):
+    """A sheriff's office with no known holder is addressed by its title: shown once, in the page's language."""
+    from actionkit.letters.services import token_hash
+    from tests.factories import make_action, make_campaign, make_office
+
+    campaign = make_campaign()
+    action = make_action(campaign, offices=[make_office(county="Harrison", holder=None)])
+    action.token_hash = token_hash("thanks-token-for-test")
+    db.session.commit()
+    page = client.get(f"/act/{campaign.slug}/thanks/thanks-token-for-test?lang=es").get_data(as_text=True)
+    assert page.count("Sheriff of Harrison County") == 0
+    assert page.count("Sheriff del Condado de Harrison") == 1
