@@ -222,6 +222,7 @@ def apply_office(rec: OfficeRecord, source: str, as_of: dt.date | None, report: 
 
     holder = office.holder
     what: list[str] = []
+    holder_changes: list[str] = []
     if rec.holder is None:
         if holder is not None and vacate_when_empty and holder.source == source:
             holder.left_on = as_of or dt.date.today()
@@ -239,11 +240,12 @@ def apply_office(rec: OfficeRecord, source: str, as_of: dt.date | None, report: 
         _apply_fields(new, {k: getattr(rec.holder, k) for k in HOLDER_FIELDS})
         db.session.add(new)
     else:
-        changed = _apply_fields(holder, {k: getattr(rec.holder, k) for k in HOLDER_FIELDS})
+        changed = holder_changes = _apply_fields(holder, {k: getattr(rec.holder, k) for k in HOLDER_FIELDS})
         if changed:
             holder.as_of = as_of
             what.append(f"{holder.name}: " + ", ".join(f"{c} changed" for c in changed))
-    what += [f"{c} changed" for c in office_changes if not created and f"{c} changed" not in " ".join(what)]
+    # A contact change the holder's line already reports (e.g. the seat's email follows the holder's) is said once.
+    what += [f"{c} changed" for c in office_changes if not created and c not in holder_changes]
 
     if created:
         report.created += 1
