@@ -26,7 +26,13 @@ def celery_init_app(app: Flask) -> Celery:
             "schedule": float(app.config["DELIVERY"]["sweep_seconds"]),
             "options": {"expires": float(app.config["DELIVERY"]["sweep_seconds"])},  # no pile-up while down
         },
-        # Targets that waited for the geocoder; addresses past retention; stats rollups.
+        # Signatures whose recording task was lost; targets that waited for the geocoder; addresses past
+        # retention; stats rollups.
+        "letters.sweep_submissions": {
+            "task": "letters.sweep_submissions",
+            "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),
+            "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
+        },
         "letters.sweep_pending": {"task": "letters.sweep_pending", "schedule": 600.0, "options": {"expires": 600.0}},
         "privacy.purge_expired": {"task": "privacy.purge_expired", "schedule": 3600.0,
                                   "options": {"expires": 3600.0}},

@@ -68,6 +68,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PUBLIC_URL=None,
         RETENTION_DAYS=30,
         PENDING_MAX_AGE_DAYS=7,
+        SUBMISSION_SWEEP_SECONDS=60,  # beat: how often signatures whose recording task was lost are queued again
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
         STAFF_SESSION_HOURS=12,

@@ -6,18 +6,22 @@ hidden `state` field, Fernet-encrypted and authenticated under a key derived fro
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import re
 from typing import Any
 
+from babel import support
 from cryptography.fernet import Fernet, InvalidToken
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms.i18n import messages_path
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from actionkit.letters.services import MAX_PERSONAL_CHARS, Signer
@@ -74,7 +78,23 @@ def state_choices() -> list[Any]:
     return [SelectChoice(code.upper(), name) for code, name in sorted(STATE_NAMES.items(), key=lambda c: c[1])]
 
 
-class SignupForm(FlaskForm):
+@functools.lru_cache(maxsize=16)
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class SupporterForm(FlaskForm):
+    """The supporter pages' forms: WTForms' own messages in the page's language, from a catalog loaded once per
+    process and language (Flask-WTF reads the .mo file again on every request)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: Any) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalog(str(get_locale() or "en"))
+
+
+class SignupForm(SupporterForm):
     """Step 1: who the supporter is and where they live."""
 
     first_name = StringField(_l("First name"), filters=[_strip], validators=[
@@ -129,7 +149,7 @@ class SignupForm(FlaskForm):
         self.opt_in.data = signer.opt_in
 
 
-class StepForm(FlaskForm):
+class StepForm(SupporterForm):
     """Steps 2 and 3 carry only the sealed state (plus their own fields); CSRF still applies."""
 
     state = HiddenField()

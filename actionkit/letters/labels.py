@@ -35,6 +35,7 @@ SUPPORT_TYPES = {
 }
 
 STATUS_LABELS = {
+    "preparing": _l("Being prepared"),
     "queued": _l("Queued"),
     "print_queued": _l("Waiting to be printed for hand delivery"),
     "sending": _l("Sending"),

@@ -1,4 +1,5 @@
-"""Supporters, their actions on a campaign, and the letters written for each official.
+"""Supporters, their actions on a campaign, the letters written for each official, and the inbox of signatures
+the worker has not recorded yet.
 
 Personal data is encrypted at rest (EncryptedText) and emails are found by keyed hash; county and
 districts stay in clear for stats. Street address and phone are purged after delivery + retention.
@@ -9,7 +10,7 @@ import datetime as dt
 import enum
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from actionkit.campaigns.models import Campaign
@@ -102,3 +103,39 @@ class Letter(TimestampMixin, db.Model):
     office: Mapped[Office] = relationship()
     official: Mapped[Optional[Official]] = relationship()
     delivery: Mapped[Optional["Delivery"]] = relationship(back_populates="letter", uselist=False)  # noqa: F821
+
+
+class SubmissionStatus(str, enum.Enum):
+    RECEIVED = "received"  # signed; the worker has not recorded it yet
+    RECORDED = "recorded"  # supporter, action, letters and deliveries written (action_id)
+    DUPLICATE = "duplicate"  # this e-mail had already signed the campaign: nothing recorded
+    FAILED = "failed"  # could not be recorded after several tries; the payload is erased
+
+
+class Submission(TimestampMixin, db.Model):
+    """A signature as the sign request accepted it: one INSERT, recorded into supporter, action, letters and
+    deliveries by the letters.process_submission task, which then erases the payload.
+
+    (campaign_id, email_hash) is unique, so a second signature with the same e-mail is refused at once;
+    email_hash is cleared when the supporter deletes their data or the submission fails, so they may sign again.
+    token_hash is the HMAC of the thank-you page token; the action takes it over.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "email_hash"),
+        Index("ix_submissions_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    email_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # JSON of the signer, the matched plan and the supporter's choices, encrypted; None once processed.
+    payload: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus), default=SubmissionStatus.RECEIVED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    action_id: Mapped[Optional[int]] = mapped_column(ForeignKey("actions.id"), unique=True)
+    processed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    action: Mapped[Optional[Action]] = relationship()

@@ -1,16 +1,18 @@
-"""The supporter's journey as plain functions: find officials for an address, draft the letters, record the
-signature (supporter, action, letters and their deliveries in one flush), resolve targets that waited for the
-geocoder, and report delivery statuses. Functions flush and never commit; views and tasks commit.
+"""The supporter's journey as plain functions: find officials for an address, draft the letters, accept the
+signature (one encrypted submission row), record it (supporter, action, letters and their deliveries in one
+flush, in the worker), resolve targets that waited for the geocoder, and report delivery statuses. Functions
+flush and never commit; views and tasks commit.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, cast, or_
+from sqlalchemy import String, bindparam, cast, insert, or_, update
 from sqlalchemy.orm import selectinload
 
 from actionkit.campaigns.models import Campaign, Personalisation
@@ -20,7 +22,7 @@ from actionkit.delivery import services as delivery_services
 from actionkit.delivery.models import FINAL_STATUSES, Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import rendering
-from actionkit.letters.models import Action, Letter, MatchAccuracy, Supporter
+from actionkit.letters.models import Action, Letter, MatchAccuracy, Submission, SubmissionStatus, Supporter
 from actionkit.officials import geocoders, matching
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import (
@@ -197,10 +199,43 @@ class Draft:
 
 @dataclass
 class Recorded:
-    """The result of a signature: the action, the raw thank-you token (never stored) and deliveries to queue."""
+    """A recorded signature: the action and the deliveries to queue."""
 
     action: Action
+    delivery_ids: list[int]
+
+
+@dataclass
+class Choices:
+    """What the supporter decided on the letters page: the offices kept, their paragraph, their edited bodies."""
+
+    included: list[int]
+    personal: str = ""
+    bodies: dict[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"included": self.included, "personal": self.personal,
+                "bodies": {str(k): v for k, v in self.bodies.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Choices":
+        return cls([int(i) for i in data.get("included", [])], str(data.get("personal") or ""),
+                   {int(k): str(v) for k, v in (data.get("bodies") or {}).items()})
+
+
+@dataclass
+class Accepted:
+    """A signature accepted for the worker: its submission id and the raw thank-you token (never stored)."""
+
+    submission_id: int
     token: str
+
+
+@dataclass
+class Processed:
+    """What the worker did with a submission: the action it recorded (None for a duplicate) and what to queue."""
+
+    action_id: int | None
     delivery_ids: list[int]
 
 
@@ -477,9 +512,10 @@ def _add_letters(action: Action, drafts: Iterable[Draft], warnings: Iterable[str
             if d.status is DeliveryStatus.PENDING and d.channel in delivery_channels.QUEUED_CHANNELS]
 
 
-def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[Draft]) -> Recorded:
+def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[Draft], *,
+                  token_digest: str) -> Recorded:
     """Supporter (found by e-mail hash), action, letters and deliveries, flushed together; raises
-    DuplicateAction when this e-mail already signed this campaign."""
+    DuplicateAction when this e-mail already signed this campaign. token_digest: the thank-you token's HMAC."""
     supporter = find_supporter(signer.email)
     if supporter is None:
         supporter = Supporter(email_hash=email_hash(signer.email), email=signer.email.strip())
@@ -494,15 +530,127 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
     supporter.language = signer.language
     supporter.opt_in = bool(supporter.opt_in or signer.opt_in)
     county = county_of(plan)
-    token = secrets.token_urlsafe(32)
-    action = Action(campaign=campaign, supporter=supporter, token_hash=token_hash(token), language=signer.language,
+    action = Action(campaign=campaign, supporter=supporter, token_hash=token_digest, language=signer.language,
                     street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
                     state=campaign.state, county_id=county.id if county is not None else None,
                     division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
                     pending_types=plan.waiting, is_returning=returning)
     db.session.add(action)
     db.session.flush()
-    return Recorded(action, token, _add_letters(action, drafts, plan.warnings))
+    return Recorded(action, _add_letters(action, drafts, plan.warnings))
+
+
+# --- the signature: accepted in the request, recorded by the worker --------------------------------------------
+
+MAX_SUBMISSION_ATTEMPTS = 5
+SUBMISSION_MAX_AGE = dt.timedelta(days=2)  # a signature not recorded by then is given up (and erased)
+_submissions = Submission.__table__
+_ACCEPT = insert(_submissions).returning(_submissions.c.id)
+_CLAIM_SUBMISSION = (update(_submissions)
+                     .where(_submissions.c.id == bindparam("s_id"),
+                            _submissions.c.status == SubmissionStatus.RECEIVED)
+                     .values(updated_at=bindparam("s_now")))
+
+
+def accept(campaign_id: int, signer: Signer, plan: Plan, choices: Choices) -> Accepted:
+    """Store the signature as one encrypted row for letters.process_submission; the caller commits, then queues
+    the task. A second signature with the same e-mail for the campaign raises IntegrityError at this INSERT
+    (the caller rolls back and says so)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    payload = json.dumps({"signer": signer.to_dict(), "plan": plan.to_dict(), "choices": choices.to_dict()},
+                         separators=(",", ":"))
+    submission_id = db.session.execute(_ACCEPT, {
+        "campaign_id": campaign_id, "email_hash": email_hash(signer.email), "token_hash": token_hash(token),
+        "payload": payload, "status": SubmissionStatus.RECEIVED, "attempts": 0, "created_at": now,
+        "updated_at": now}).scalar_one()
+    return Accepted(submission_id, token)
+
+
+def process_submission(submission_id: int, now: dt.datetime | None = None) -> Processed | None:
+    """Record a received signature exactly once: draft the letters from the campaign's templates, apply the
+    supporter's choices, write supporter, action, letters and deliveries, and erase the payload. None when
+    there is nothing to do (unknown id, or already processed: a duplicate or late task)."""
+    now = now or utcnow()
+    # A conditional UPDATE first: it takes the row (PostgreSQL row lock; SQLite's write lock) before reading,
+    # so two tasks for one id cannot both record it.
+    if db.session.execute(_CLAIM_SUBMISSION, {"s_id": submission_id, "s_now": now}).rowcount != 1:
+        return None
+    submission = db.session.get(Submission, submission_id, populate_existing=True)
+    assert submission is not None and submission.payload is not None
+    data = json.loads(submission.payload)
+    signer, plan, choices = (Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"]),
+                             Choices.from_dict(data["choices"]))
+    campaign = db.session.get(Campaign, submission.campaign_id)
+    assert campaign is not None
+    drafts = draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
+                           city=signer.city)
+    sendable = {d.target.office.id: d for d in drafts if not d.error}
+    chosen = [sendable[i] for i in choices.included if i in sendable]
+    if len(chosen) < len(choices.included):
+        log.warning("submission %s: %d chosen letters could not be written", submission_id,
+                    len(choices.included) - len(chosen))
+    letters = personalise(campaign, chosen, personal=choices.personal, bodies=choices.bodies)
+    submission.payload, submission.processed_at = None, now
+    try:  # DuplicateAction is raised before anything is written
+        recorded = record_action(campaign, signer, plan, letters, token_digest=submission.token_hash)
+    except DuplicateAction:
+        submission.status = SubmissionStatus.DUPLICATE
+        log.info("submission %s: this e-mail had already signed campaign %s; nothing recorded", submission_id,
+                 campaign.id)
+        return Processed(None, [])
+    submission.status, submission.action_id = SubmissionStatus.RECORDED, recorded.action.id
+    db.session.flush()
+    return Processed(recorded.action.id, recorded.delivery_ids)
+
+
+def submission_failed(submission_id: int, reason: str, now: dt.datetime | None = None) -> bool:
+    """Count a failed try (after the caller rolled the try back); after MAX_SUBMISSION_ATTEMPTS tries, or once
+    the submission is older than SUBMISSION_MAX_AGE, give up: erase the payload and release the e-mail hash so
+    the supporter can sign again. Returns True when it gave up."""
+    now = now or utcnow()
+    submission = db.session.scalar(db.select(Submission).where(Submission.id == submission_id,
+                                                               Submission.status == SubmissionStatus.RECEIVED)
+                                   .with_for_update())
+    if submission is None:
+        return False
+    submission.attempts += 1
+    created = submission.created_at if submission.created_at.tzinfo else submission.created_at.replace(
+        tzinfo=dt.timezone.utc)
+    if submission.attempts < MAX_SUBMISSION_ATTEMPTS and now - created < SUBMISSION_MAX_AGE:
+        log.warning("submission %s not recorded (try %d): %s", submission_id, submission.attempts, reason)
+        return False
+    submission.status, submission.payload, submission.email_hash = SubmissionStatus.FAILED, None, None
+    submission.processed_at = now
+    log.error("submission %s given up after %d tries: %s", submission_id, submission.attempts, reason)
+    return True
+
+
+def submissions_waiting(grace: dt.timedelta, limit: int = 500) -> list[int]:
+    """Ids of signatures not recorded yet, untouched for `grace` (their task was lost, or the broker was down)."""
+    return list(db.session.scalars(
+        db.select(Submission.id).where(Submission.status == SubmissionStatus.RECEIVED,
+                                       Submission.updated_at < utcnow() - grace)
+        .order_by(Submission.id).limit(limit)))
+
+
+def find_submission(token: str) -> Submission | None:
+    """The submission a thank-you token belongs to, before (or after) the worker recorded it."""
+    if not token or len(token) > 128:
+        return None
+    return db.session.scalar(db.select(Submission).where(Submission.token_hash == token_hash(token)))
+
+
+def submission_preview(submission: Submission) -> tuple[str, list[Office]]:
+    """(first name, offices being written to) for the thank-you page while the worker records the signature."""
+    if submission.payload is None:
+        return "", []
+    data = json.loads(submission.payload)
+    ids = Choices.from_dict(data["choices"]).included
+    offices = {o.id: o for o in db.session.scalars(
+        db.select(Office).where(Office.id.in_(ids)).options(selectinload(Office.officials),
+                                                            selectinload(Office.division)))} if ids else {}
+    return str(data["signer"].get("first_name") or ""), [offices[i] for i in ids if i in offices]
 
 
 def _accuracy(value: str) -> MatchAccuracy:

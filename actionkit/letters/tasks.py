@@ -34,6 +34,29 @@ def _enqueue(delivery_ids: list[int]) -> None:
         enqueue(delivery_ids)
 
 
+@shared_task(name="letters.process_submission", ignore_result=True)
+def process_submission(submission_id: int) -> bool:
+    """Record a signature (supporter, action, letters, deliveries), then queue its deliveries and confirmation.
+    A duplicate or late task does nothing; a failed try is counted and left for the sweep to queue again."""
+    submission_id = int(submission_id)
+    try:
+        processed = services.process_submission(submission_id)
+        db.session.commit()
+    except Exception as exc:  # a bug or the database: count the try (a fresh transaction) and let the sweep retry.
+        # Only the exception's type is logged: a database error's text would carry the row's values.
+        db.session.rollback()
+        services.submission_failed(submission_id, type(exc).__name__)
+        db.session.commit()
+        return False
+    if processed is None or processed.action_id is None:
+        return False
+    _enqueue(processed.delivery_ids)
+    publish(send_confirmation, processed.action_id)
+    log.info("submission %s recorded as action %s: %d deliveries queued", submission_id, processed.action_id,
+             len(processed.delivery_ids))
+    return True
+
+
 @shared_task(name="letters.resolve_pending", ignore_result=True)
 def resolve_pending(action_id: int) -> int:
     """Retry matching for an action's pending targets; write, commit and queue their letters when it works."""
@@ -57,6 +80,20 @@ def sweep_pending() -> int:
     if waiting or unconfirmed:
         log.info("queued %d actions with pending targets, %d confirmations", len(waiting), len(unconfirmed))
     return len(waiting) + len(unconfirmed)
+
+
+@shared_task(name="letters.sweep_submissions", ignore_result=True)
+def sweep_submissions() -> int:
+    """Queue again every signature left unrecorded for a sweep interval (ACTIONKIT_SUBMISSION_SWEEP_SECONDS,
+    default 60): its task was lost, the broker was down when it was signed, or a try failed."""
+    grace = dt.timedelta(seconds=float(current_app.config["SUBMISSION_SWEEP_SECONDS"]))
+    received = services.submissions_waiting(grace)
+    db.session.rollback()
+    for submission_id in received:
+        publish(process_submission, submission_id)
+    if received:
+        log.info("queued %d signatures to record again", len(received))
+    return len(received)
 
 
 @shared_task(name="letters.send_confirmation", bind=True, ignore_result=True, max_retries=8)

@@ -1,6 +1,10 @@
 """The supporter's journey: campaign page and form -> officials (confirm or choose when unsure) -> letters ->
 one signature -> thank-you page with live delivery statuses. Every step works without JavaScript; state moves
 between steps in a sealed hidden field, never in the URL and never in the database before the signature.
+
+The signature itself is one INSERT (an encrypted submission) and one task: the worker drafts and records the
+letters, so a surge of supporters queues work instead of queueing requests. The thank-you page shows the letters
+being prepared until the worker has recorded them (usually well under a second).
 """
 from __future__ import annotations
 
@@ -15,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
-from actionkit.delivery import enqueue
 from actionkit.extensions import db, limiter
 from actionkit.i18n import LANGUAGES
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
 from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
-from actionkit.letters.services import ChoiceError, DuplicateAction, Plan, Signer
+from actionkit.letters.models import SubmissionStatus
+from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import DivisionType
 
@@ -163,8 +167,12 @@ def edit(slug: str) -> Any:
     return _page("letters/campaign.html", campaign=campaign, form=form)
 
 
-def _sealed(campaign: Campaign, signer: Signer, plan: Plan) -> str:
-    return seal({"campaign": campaign.id, "signer": signer.to_dict(), "plan": plan.to_dict()})
+def _sealed(campaign: Campaign, signer: Signer, plan: Plan, letters: list[int] | None = None) -> str:
+    """The step state; the letters page adds the offices it offered, so the signature needs no drafting."""
+    data: dict[str, Any] = {"campaign": campaign.id, "signer": signer.to_dict(), "plan": plan.to_dict()}
+    if letters is not None:
+        data["letters"] = letters
+    return seal(data)
 
 
 def _next_step(campaign: Campaign, signer: Signer, plan: Plan) -> tuple[str, int]:
@@ -195,7 +203,7 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
     else:
         included = {int(v) for v in request.form.getlist("include") if v.isdigit()}
         bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body) for d in drafts}
-    form.state.data = _sealed(campaign, signer, plan)
+    form.state.data = _sealed(campaign, signer, plan, [d.target.office.id for d in drafts if not d.error])
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
                  included=included, bodies=bodies, errors=errors or {},
                  agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation)
@@ -234,16 +242,17 @@ def _choice_message(code: str) -> str:
 
 # --- step 3: the letters, and the one signature ------------------------------------------------------------------
 
-def _compose_input(campaign: Campaign, drafts: list[services.Draft], form: ComposeForm,
-                   plan: Plan) -> tuple[list[services.Draft], dict[str, str]]:
-    """The letters the supporter kept, with their edits; errors keyed by field id."""
+def _compose_input(personalisation: Personalisation, sendable: list[int], form: ComposeForm,
+                   plan: Plan) -> tuple[Choices, dict[str, str]]:
+    """The supporter's choices (offices kept among those offered, their paragraph and edits); errors keyed by
+    field id."""
     errors: dict[str, str] = {}
-    sendable = {d.target.office.id: d for d in drafts if not d.error}
-    included = [int(v) for v in request.form.getlist("include") if v.isdigit() and int(v) in sendable]
+    offered = set(sendable)
+    included = [int(v) for v in request.form.getlist("include") if v.isdigit() and int(v) in offered]
     if not included and not plan.waiting:
         errors["letters"] = _("Choose at least one official to write to.")
     bodies: dict[int, str] = {}
-    if campaign.personalisation is Personalisation.EDITABLE:
+    if personalisation is Personalisation.EDITABLE:
         for office_id in included:
             text = request.form.get(f"body-{office_id}")
             if text is None:  # not sent at all: the letter stays as the campaign wrote it
@@ -256,54 +265,49 @@ def _compose_input(campaign: Campaign, drafts: list[services.Draft], form: Compo
             bodies[office_id] = text
     for field, messages in form.errors.items():
         errors[field] = str(messages[0])
-    chosen = [sendable[i] for i in included]
-    return services.personalise(campaign, chosen, personal=form.personal.data or "", bodies=bodies), errors
+    personal = form.personal.data or "" if personalisation is Personalisation.PARAGRAPH else ""
+    return Choices(included, personal, bodies), errors
 
 
 @bp.post("/act/<slug>/sign")
 @limiter.limit(guards.public_rate_limit)
 def sign(slug: str) -> Any:
-    campaign = campaigns.live_or_404(slug)
-    if (refused := _guard(campaign)) is not None:
-        return refused
+    """The hot path: checks, then one INSERT and one task; the letters are drafted and recorded by the worker."""
+    brief = campaigns.live_brief_or_404(slug)
+    if guards.cross_origin() or guards.honeypot_filled():
+        return _guard(campaigns.live_or_404(slug))
     form = ComposeForm()
     valid = form.validate_on_submit()
-    if (data := _open_state(campaign, form)) is None:
-        return _expired(campaign)
+    try:
+        data = unseal(form.state.data, brief.id)
+    except ExpiredState:
+        return _expired(campaigns.live_or_404(slug))
     signer, plan = Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
     if plan.needs_confirmation:
-        return _expired(campaign)
-    if "set_lang" in request.form:
-        return _compose_page(campaign, signer, plan, form=form)
-    drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
-                                    city=signer.city)
-    letters, errors = _compose_input(campaign, drafts, form, plan)
+        return _expired(campaigns.live_or_404(slug))
+    sendable = data.get("letters")
+    if "set_lang" in request.form or sendable is None:  # a language switch; or a state minted before "letters"
+        campaign = campaigns.live_or_404(slug)
+        if "set_lang" in request.form:
+            return _compose_page(campaign, signer, plan, form=form)
+        sendable = [d.target.office.id for d in services.draft_letters(
+            campaign, plan, first_name=signer.first_name, last_name=signer.last_name, city=signer.city)
+            if not d.error]
+    choices, errors = _compose_input(brief.personalisation, sendable, form, plan)
     if errors or not valid:
-        return _compose_page(campaign, signer, plan, form=form, errors=errors, status=422)
-    slug = campaign.slug
+        return _compose_page(campaigns.live_or_404(slug), signer, plan, form=form, errors=errors, status=422)
     try:
-        recorded = services.record_action(campaign, signer, plan, letters)
-        # Read before the commit expires the rows, so nothing is reloaded just to log or redirect.
-        action_id, pending = recorded.action.id, len(recorded.action.pending_types)
+        accepted = services.accept(brief.id, signer, plan, choices)
         db.session.commit()
-    except (DuplicateAction, IntegrityError):
+    except IntegrityError:  # (campaign, e-mail hash) is unique: this e-mail already signed
         db.session.rollback()
-        return _page("letters/already.html", campaign=campaign)
-    enqueue(recorded.delivery_ids)
-    tasks.publish(tasks.send_confirmation, action_id)
-    log.info("action %s recorded: %d deliveries queued, %d types pending", action_id,
-             len(recorded.delivery_ids), pending)
-    return redirect(url_for("letters.thanks", slug=slug, token=recorded.token, lang=lang()), 303)
+        return _page("letters/already.html", campaign=campaigns.live_or_404(slug))
+    tasks.publish(tasks.process_submission, accepted.submission_id)
+    log.info("submission %s accepted", accepted.submission_id)
+    return redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
 
 
 # --- the thank-you page ------------------------------------------------------------------------------------------
-
-def _action_or_404(slug: str, token: str) -> services.Action:
-    action = services.find_action(token)
-    if action is None or action.campaign.slug != slug:
-        abort(404)
-    return action
-
 
 def _status_payload(action: services.Action) -> dict[str, Any]:
     statuses = services.letter_statuses(action)
@@ -315,9 +319,20 @@ def _status_payload(action: services.Action) -> dict[str, Any]:
     }
 
 
+def _submission_or_404(slug: str, token: str) -> tuple[services.Submission, Campaign]:
+    """A signature the worker has not recorded (yet) for this campaign, or 404."""
+    submission = services.find_submission(token)
+    campaign = campaigns.by_slug(slug)
+    if submission is None or campaign is None or submission.campaign_id != campaign.id:
+        abort(404)
+    return submission, campaign
+
+
 @bp.get("/act/<slug>/thanks/<token>")
 def thanks(slug: str, token: str) -> tuple[str, int]:
-    action = _action_or_404(slug, token)
+    action = services.find_action(token)
+    if action is None or action.campaign.slug != slug:
+        return _received(slug, token)
     campaign = action.campaign
     share_url = public_url() + url_for("letters.campaign", slug=campaign.slug)
     statuses = services.letter_statuses(action)
@@ -326,7 +341,27 @@ def thanks(slug: str, token: str) -> tuple[str, int]:
                  deleted=action.supporter.deleted_at is not None)
 
 
+def _received(slug: str, token: str) -> tuple[str, int]:
+    """The thank-you page before the worker has recorded the signature (or when it could not)."""
+    submission, campaign = _submission_or_404(slug, token)
+    if submission.status is SubmissionStatus.DUPLICATE:
+        return _page("letters/already.html", campaign=campaign)
+    if submission.status is not SubmissionStatus.RECEIVED:  # failed: nothing was recorded, nothing will be sent
+        return _problem(500, _("Your letters could not be recorded"),
+                        _("Something went wrong on our side and your letters were not sent. We are sorry. Please "
+                          "open the campaign page and try again."), campaign)
+    first_name, offices = services.submission_preview(submission)
+    return _page("letters/preparing.html", campaign=campaign, token=token, first_name=first_name,
+                 offices=offices)
+
+
 @bp.get("/act/<slug>/thanks/<token>/status")
 def status(slug: str, token: str) -> Response:
-    """The same statuses as JSON, for static/js/status.js to refresh the page."""
-    return jsonify(_status_payload(_action_or_404(slug, token)))
+    """The same statuses as JSON, for static/js/status.js to refresh the page ("preparing" until the worker has
+    recorded the signature; the script then reloads the page)."""
+    action = services.find_action(token)
+    if action is None or action.campaign.slug != slug:
+        submission, _campaign = _submission_or_404(slug, token)
+        return jsonify({"letters": [], "pending": [], "final": False,
+                        "preparing": submission.status is SubmissionStatus.RECEIVED})
+    return jsonify({**_status_payload(action), "preparing": False})

@@ -16,7 +16,7 @@ from sqlalchemy import exists, or_, select, update
 from actionkit.db import utcnow
 from actionkit.delivery.models import FINAL_STATUSES, Delivery, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters.models import Action, Letter, Supporter
+from actionkit.letters.models import Action, Letter, Submission, Supporter
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,10 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
             if letter.id not in statuses or statuses[letter.id] in UNDELIVERED:
                 letter.body = ""
                 report.erased_letters += 1
+    if actions:  # the signatures' e-mail hashes go too, so a later signature starts afresh
+        db.session.execute(update(Submission).where(Submission.action_id.in_([a.id for a in actions]))
+                           .values(email_hash=None, payload=None, updated_at=now)
+                           .execution_options(synchronize_session=False))
     supporter.email = supporter.first_name = supporter.last_name = None
     supporter.email_hash = f"deleted-{secrets.token_hex(28)}"  # unlinkable: a later signature starts afresh
     supporter.opt_in = False

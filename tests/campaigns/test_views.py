@@ -431,8 +431,8 @@ def directory(app: Flask) -> Directory:
 def test_preview_uses_a_real_official_and_equals_the_supporters_letter(
         app: Flask, editor_client: FlaskClient, directory: Directory, geocoded: FakeCensusGeocoder,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("actionkit.letters.views.enqueue", lambda ids: None)
-    monkeypatch.setattr("actionkit.letters.views.tasks.publish", lambda task, *args: True)
+    monkeypatch.setattr("actionkit.letters.tasks._enqueue", lambda ids: None)
+    monkeypatch.setattr("actionkit.letters.tasks.publish", lambda task, *args: True)
     campaign = _create(editor_client)
     editor_client.post(f"/staff/campaigns/{campaign.id}/publish")
     data = campaign_form(preview="1")

@@ -67,3 +67,40 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+class RecordingWorker:
+    """Stands in for the Celery worker's letters.process_submission in a thread of the test process: it records
+    every signature the app received, a tenth of a second apart, so a browser sees the thank-you page go from
+    "being prepared" to the recorded letters. Deliveries it queues go to the (unconsumed) broker, so their
+    statuses stay put for the assertions. pause() holds signatures as received, for a look at that page."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.running = threading.Event()
+        self.running.set()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from tests.letters.conftest import process_received
+
+        while not self.stopped.wait(0.1):
+            if self.running.is_set():
+                with self.app.app_context():
+                    process_received()
+                    db.session.remove()
+
+    def pause(self) -> None:
+        self.running.clear()
+
+    def resume(self) -> None:
+        self.running.set()
+
+    def __enter__(self) -> "RecordingWorker":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)

@@ -19,7 +19,7 @@ from actionkit.letters.models import Letter
 from actionkit.staff import services as staff
 from actionkit.staff.models import Role
 from tests.conftest import PG_URL, REPO, _config
-from tests.e2e.live import chromium, fake_geocoding, require_chromium, serving
+from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
 from tests.letters.conftest import GULFPORT, build_directory
 from tests.staff.helpers import FAST_HASH, PASSWORD
 
@@ -66,7 +66,7 @@ def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
             build_directory()
             staff.create_user(EDITOR_EMAIL, Role.EDITOR, PASSWORD, name="Eddie Editor")
             db.session.commit()
-        with serving(app) as url:
+        with serving(app) as url, RecordingWorker(app):
             yield Live(app, url)
 
 
@@ -193,6 +193,7 @@ def test_supporter_acts_on_the_published_campaign(live: Live, page) -> None:  # 
     page.click("#send-letters")
     page.wait_for_url(re.compile(r".*/thanks/.*"))
     assert "Thank you, Ana!" in page.inner_text("h1")
+    page.locator("#statuses:not([data-preparing])").wait_for()  # the worker has recorded the letters
     assert page.locator("#statuses li").count() == 3
     shot(page, "supporter-thanks")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors

@@ -19,7 +19,7 @@ from actionkit.extensions import db
 from actionkit.letters.models import Action, Supporter
 from actionkit.letters.services import find_supporter
 from tests.conftest import PG_URL, REPO, _config
-from tests.e2e.live import chromium, fake_geocoding, require_chromium, serving
+from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
 from tests.letters.conftest import GULFPORT, build_directory, find_directory
 
 ARTIFACTS = REPO / "test-artifacts" / "supporter"
@@ -45,6 +45,7 @@ class Live:
     app: Flask
     url: str
     offices: dict[str, int]  # office ids the journeys look for
+    worker: RecordingWorker
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +66,8 @@ def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
             directory = find_directory()
             offices = {"harrison_sheriff": directory.harrison_sheriff.id, "cd4": directory.cd4.id,
                        "senator_2": directory.senators[1].id}
-        with serving(app) as url:
-            yield Live(app, url, offices)
+        with serving(app) as url, RecordingWorker(app) as worker:
+            yield Live(app, url, offices, worker)
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +194,15 @@ def check_recorded(live: Live, email: str, lang: str) -> None:
         db.session.remove()
 
 
+def wait_until_recorded(phone: Phone) -> None:
+    """The thank-you page shows the letters as being prepared until the worker has recorded them; the status
+    script (or, without JavaScript, the page's own refresh) then shows the recorded letters."""
+    phone.page.locator("#statuses:not([data-preparing])").wait_for(timeout=15_000)
+
+
 def check_thanks(phone: Phone, expected_labels: dict[str, str]) -> None:
     """Five letters listed, each with its delivery status (office title -> status label)."""
+    wait_until_recorded(phone)
     items = phone.page.locator("#statuses li")
     assert items.count() == 5
     seen = {}
@@ -232,9 +240,16 @@ def test_english_journey_on_a_phone(live: Live, phone: Phone) -> None:
     compose(live, phone, "en")
     phone.shot("composed")
 
+    live.worker.pause()  # first, the page as the supporter sees it before the worker has recorded the letters
     submit(phone, "#send-letters")
     assert re.search(r"/thanks/[^/?]+\?lang=en$", page.url), page.url
     assert page.inner_text("h1") == "Thank you, Ana!"
+    assert page.locator("#statuses[data-preparing]").count() == 1
+    preparing = phone.text("#statuses")
+    assert preparing.count("Being prepared") == 5 and "Sheriff of Harrison County" in preparing
+    phone.shot("thanks-preparing")
+    assert_fits(phone, "thanks-preparing")
+    live.worker.resume()
     check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
                          "State Senator, District 49": "Queued", "State Representative, District 121": "Queued",
                          "U.S. Senator for Mississippi": "Waiting to be printed for hand delivery"})

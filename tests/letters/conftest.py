@@ -23,6 +23,8 @@ from actionkit import create_app
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign
 from actionkit.extensions import db
+from actionkit.letters import tasks as letters_tasks
+from actionkit.letters.models import Submission, SubmissionStatus
 from actionkit.officials import geocoders
 from actionkit.officials.fake_geocoder import FakeCensusGeocoder
 from actionkit.officials.models import Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType, \
@@ -178,12 +180,32 @@ def campaign(app: Flask, directory: Directory) -> Campaign:
 
 @pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
-    """Capture what the views hand to the delivery pipeline and the confirmation task (no broker needed)."""
-    calls: dict[str, list] = {"deliveries": [], "confirmations": []}
-    monkeypatch.setattr("actionkit.letters.views.enqueue", lambda ids: calls["deliveries"].extend(ids))
-    monkeypatch.setattr("actionkit.letters.views.tasks.publish",
-                        lambda task, *args: calls["confirmations"].extend(args) or True)
+    """A worker that runs at once: the signature task is run in place, and what it hands to the delivery
+    pipeline and the confirmation task is captured (no broker needed)."""
+    calls: dict[str, list] = {"submissions": [], "deliveries": [], "confirmations": []}
+
+    def publish(task, *args):  # type: ignore[no-untyped-def]
+        if task is letters_tasks.process_submission:
+            calls["submissions"].extend(args)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("actionkit.letters.tasks._enqueue", lambda ids: calls["deliveries"].extend(ids))
+                task(*args)
+        else:
+            calls["confirmations"].extend(args)
+        return True
+
+    monkeypatch.setattr("actionkit.letters.tasks.publish", publish)
     return calls
+
+
+def process_received() -> int:
+    """What the worker does next: record every signature still received (a test's stand-in for the queue)."""
+    ids = list(db.session.scalars(db.select(Submission.id).where(Submission.status == SubmissionStatus.RECEIVED)
+                                  .order_by(Submission.id)))
+    db.session.rollback()
+    for submission_id in ids:
+        letters_tasks.process_submission(submission_id)
+    return len(ids)
 
 
 def hidden(html: str, name: str) -> str:
@@ -201,6 +223,7 @@ class Journey:
         self.client, self.campaign, self.lang, self.fake = client, campaign, lang, fake
         self.base = f"/act/{campaign.slug}"
         self.headers = {"Origin": "http://localhost"}
+        self.record_here = True  # False when a real worker process records the signatures
 
     def details(self, address: dict[str, str], **extra: str) -> dict[str, str]:
         data = {"first_name": "Ana", "last_name": "García", "email": EMAIL, "state": "MS", "phone": PHONE,
@@ -220,7 +243,10 @@ class Journey:
         html = page.get_data(as_text=True)
         if include is None:
             include = [int(v) for v in re.findall(r'name="include" value="(\d+)"[^>]*checked', html)]
-        return self.post("sign", page, include=[str(i) for i in include], **data)
+        resp = self.post("sign", page, include=[str(i) for i in include], **data)
+        if self.record_here:
+            process_received()  # what the worker does with the signature
+        return resp
 
     def complete(self, address: dict[str, str] = JACKSON, **extra: str):  # type: ignore[no-untyped-def]
         """Find, (confirm when asked), sign; returns the sign response."""

@@ -61,7 +61,7 @@ def test_no_personal_data_in_rows_messages_or_logs(journey: Journey, app: Flask,
     messages = broker_messages(app)
     tasks = sorted(m["headers"]["task"] for m in messages)
     assert tasks.count("delivery.send") == sum(l.delivery.channel.value == "email" for l in action.letters) == 3
-    assert "letters.send_confirmation" in tasks
+    assert "letters.send_confirmation" in tasks and "letters.process_submission" in tasks
     for message in messages:
         args = message["body"][0]
         assert all(isinstance(a, int) for a in args), args  # ids only

@@ -195,7 +195,7 @@ def test_record_action_flushes_without_committing(app: Flask, campaign, director
         pending=["state_senator", "state_representative"], retryable=True,
         warnings=["boundary_disagreement"])
     drafts = services.draft_letters(campaign, plan, first_name="Ana", last_name="García", city="Jackson")
-    recorded = services.record_action(campaign, signer, plan, drafts)
+    recorded = services.record_action(campaign, signer, plan, drafts, token_digest=services.token_hash("t1"))
     assert recorded.action.id is not None and recorded.action.pending_types == ["state_senator",
                                                                              "state_representative"]
     held = {l.office_type: l.delivery.status for l in recorded.action.letters}
@@ -206,5 +206,5 @@ def test_record_action_flushes_without_committing(app: Flask, campaign, director
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count(Action.id))) == 0
     with pytest.raises(services.DuplicateAction):
-        services.record_action(campaign, signer, plan, drafts)
-        services.record_action(campaign, signer, plan, drafts)
+        services.record_action(campaign, signer, plan, drafts, token_digest=services.token_hash("t2"))
+        services.record_action(campaign, signer, plan, drafts, token_digest=services.token_hash("t3"))

@@ -230,6 +230,15 @@ def test_out_of_state_address(journey: Journey) -> None:
     assert "Esta dirección está fuera de Mississippi." in text(spanish)
 
 
+def test_wtforms_own_messages_follow_the_page_language(journey: Journey) -> None:
+    """A tampered state select gets WTForms' built-in message, in each page's language (catalogs cached per
+    language, so one language's catalog never answers for the other)."""
+    for lang, message in (("es", "Opción inválida."), ("en", "Not a valid choice."), ("es", "Opción inválida.")):
+        resp = journey.client.post(journey.base, data=journey.details(JACKSON, state="XX", lang=lang),
+                                   headers=journey.headers)
+        assert resp.status_code == 422 and message in text(resp), lang
+
+
 def test_po_box_is_refused_with_a_next_step(journey: Journey) -> None:
     resp = journey.find({"street": "PO Box 123", "city": "Jackson", "zip": "39201"})
     assert resp.status_code == 422 and "P.O. box" in text(resp)

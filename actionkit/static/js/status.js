@@ -1,15 +1,22 @@
-/* Refreshes delivery statuses on the thank-you page from its JSON endpoint (same token, same origin).
+/* Refreshes delivery statuses on the thank-you page from its JSON endpoint (same token, same origin). While the
+   letters are being prepared (data-preparing) it polls quickly and reloads the page once they are recorded.
    The page works without it: reloading shows the same information. No inline script (CSP). */
 (function () {
   "use strict";
   var list = document.getElementById("statuses");
   if (!list || !window.fetch) { return; }
   var url = list.getAttribute("data-status-url");
-  var delay = 5000;
+  var preparing = list.getAttribute("data-preparing") === "true";
+  var delay = preparing ? 1000 : 5000;
   var maxDelay = 60000;
   var stopAt = Date.now() + 30 * 60 * 1000;
 
   function update(data) {
+    if (preparing) {
+      if (data.preparing) { return false; }
+      window.location.reload();
+      return true;
+    }
     (data.letters || []).forEach(function (letter) {
       var item = list.querySelector('[data-letter-id="' + String(letter.id) + '"]');
       var badge = item && item.querySelector("[data-status]");
