@@ -314,6 +314,13 @@ def test_english_journey_without_javascript(live: Live, phone_without_js: Phone)
     page.goto(f"{live.url}/act/{SLUG}")
     assert page.inner_text("h1") == "End ICE detainer agreements in Mississippi"
     phone.shot("campaign-nojs")
+    fill_details(phone, "ana.nojs@example")  # a mistake first: the errors must be on screen, not below it
+    submit(phone, "#find-officials")
+    box = page.locator("#error-summary").bounding_box()
+    assert box is not None and 0 <= box["y"] < PHONE["height"], box
+    assert "Enter an email address like name@example.com." in phone.text("#error-summary")
+    phone.shot("errors-nojs")
+    phone.errors = [e for e in phone.errors if "status of 422" not in e]  # the browser logs the 422 it was sent
     fill_details(phone, "ana.nojs@example.org")
     submit(phone, "#find-officials")
     if page.locator("#confirm-officials").count():
