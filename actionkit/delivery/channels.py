@@ -5,8 +5,11 @@ per office. CWC and webhook are Channel values for later; they have no class her
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import enum
+import functools
 import hashlib
 import html
 import logging
@@ -19,11 +22,6 @@ import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
-from email import policy
-from email.charset import QP, Charset
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Protocol
@@ -64,10 +62,25 @@ class Outcome:
         return cls(Result.PERMANENT, reason=reason[:500])
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What sending one delivery needs, already decrypted (a channel sees no ORM objects)."""
+
+    id: int
+    channel: Channel
+    destination: Optional[str]  # the official's address (public)
+    office_title: str
+    subject: Optional[str]
+    body: str
+    supporter_email: Optional[str]  # None once the supporter deleted their data
+    supporter_name: str  # first and last name, "" when unknown
+    withdrawn: bool  # the supporter deleted their data
+
+
 class SendingChannel(Protocol):
     channel: Channel
 
-    def send(self, delivery: Delivery) -> Outcome: ...
+    def send(self, delivery: Outgoing) -> Outcome: ...
 
 
 class Undeliverable(Exception):
@@ -103,12 +116,61 @@ def _addr_spec(addr: Optional[str]) -> str:
     return addr
 
 
-def _header(value: str) -> "str | Header":
-    """A header value on one line, RFC 2047-encoded when it is not ASCII."""
+def _encoded_words(value: str, size: int = 39) -> str:
+    """RFC 2047 encoded words (UTF-8, base64) of at most `size` bytes of text each (39: 64-character words),
+    split between characters and joined by folding whitespace, which decoders drop between encoded words."""
+    data, words, start = value.encode("utf-8"), [], 0
+    while start < len(data):
+        end = min(start + size, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split a UTF-8 sequence
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
+
+
+def _header(value: str) -> str:
+    """A header value with no line break of its own (no injection): RFC 2047-encoded when it is not ASCII or has
+    a word too long to fold, else folded at spaces so lines stay under 78 characters."""
     value = header_text(value)
-    return value if value.isascii() else Header(value, "utf-8")
+    words = value.split(" ")
+    if not value.isascii() or any(len(w) > 76 for w in words):
+        return _encoded_words(value)
+    lines, line = [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > 66:  # room for the longest header name we fold ("Subject: ")
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "\r\n ".join(lines)
 
 
+def _mailbox(name: str, addr: str) -> str:
+    """A To/From/Reply-To mailbox: an encoded display name when it is not ASCII, quoted when it needs it."""
+    name = header_text(name)
+    if not name:
+        return addr
+    if name.isascii():
+        return formataddr((name, addr))
+    # One encoded word: readers (Python's among them) keep the space between encoded words in a display name.
+    # A name over 300 bytes is cut there (at a character), so the line stays under SMTP's 998 characters.
+    data = name.encode("utf-8")
+    if len(data) > 300:
+        name = data[:300].decode("utf-8", "ignore")
+    return f"{_encoded_words(name, size=len(name) * 4)} <{addr}>"
+
+
+@functools.lru_cache(maxsize=16)
+def _from_header(from_address: str) -> tuple[str, str]:
+    """Our envelope sender and From header for the configured from_address (parsed once per value)."""
+    from_name, from_addr = parseaddr(from_address)
+    sender = _addr_spec(from_addr)
+    return sender, _mailbox(from_name, sender)
+
+
+@functools.lru_cache(maxsize=16)
 def from_domain(from_address: str) -> str:
     """The domain of our configured From address (Message-IDs are made under it)."""
     return parseaddr(from_address)[1].rpartition("@")[2].lower() or "localhost"
@@ -128,6 +190,12 @@ def html_body(text: str) -> str:
             + "\n</body></html>\n")
 
 
+def _quoted_printable(text: str) -> bytes:
+    """UTF-8 text as quoted-printable with CRLF line ends and lines of at most 76 characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
+
+
 @dataclass(frozen=True)
 class Email:
     """One serialised message and its envelope."""
@@ -138,39 +206,39 @@ class Email:
     data: bytes
 
 
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-_WIRE = policy.compat32.clone(linesep="\r\n")  # the compat32 generator is several times faster than policy.SMTP
+def build_message(delivery: Outgoing, mail: dict[str, Any]) -> Email:
+    """The email for one delivery: our From, the supporter in Reply-To, the official in To, text and HTML.
 
-
-def build_message(delivery: Delivery, mail: dict[str, Any]) -> Email:
-    """The email for one delivery: our From, the supporter in Reply-To, the official in To, text and HTML."""
-    letter = delivery.letter
-    supporter = letter.action.supporter
-    if supporter.deleted_at is not None:
+    Written directly rather than with the email package's generator, which costs several times more CPU than
+    the rest of a send: every value goes through header_text (no header injection), non-ASCII through RFC 2047,
+    both bodies are quoted-printable (ASCII only, short lines).
+    """
+    if delivery.withdrawn:
         raise Undeliverable("withdrawn: the supporter deleted their data")
     if not delivery.destination:
         raise Undeliverable("no destination email address")
-    from_name, from_addr = parseaddr(mail["from_address"])
-    sender, recipient = _addr_spec(from_addr), _addr_spec(delivery.destination)
+    sender, from_header = _from_header(mail["from_address"])
+    recipient = _addr_spec(delivery.destination)
     msgid = message_id(delivery.id, mail["from_address"])
-    # "=_" never occurs in quoted-printable text, so this boundary is safe without the generator's scan of
-    # the parts (which compiles a new regular expression for every message).
-    msg = MIMEMultipart("alternative", boundary=f"=_actionkit_{secrets.token_hex(12)}")
-    msg["From"] = formataddr((header_text(from_name), sender), charset="utf-8")
-    msg["To"] = recipient
-    if supporter.email:
-        name = header_text(" ".join(p for p in (supporter.first_name, supporter.last_name) if p))
+    # "=_" never occurs in quoted-printable text, so this boundary cannot occur in a part.
+    boundary = f"=_actionkit_{secrets.token_hex(12)}"
+    headers = [f"From: {from_header}", f"To: {recipient}"]
+    if delivery.supporter_email:
         try:
-            msg["Reply-To"] = formataddr((name, _addr_spec(supporter.email)), charset="utf-8")
+            headers.append(f"Reply-To: {_mailbox(delivery.supporter_name, _addr_spec(delivery.supporter_email))}")
         except Undeliverable:
             log.warning("delivery %s: supporter email unusable as Reply-To; sent without it", delivery.id)
-    msg["Subject"] = _header(letter.subject or letter.office_title)
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = msgid
-    msg.attach(MIMEText(letter.body, "plain", _UTF8_QP))
-    msg.attach(MIMEText(html_body(letter.body), "html", _UTF8_QP))
-    return Email(sender, recipient, msgid, msg.as_bytes(policy=_WIRE))
+    headers += [f"Subject: {_header(delivery.subject or delivery.office_title)}",
+                f"Date: {formatdate(usegmt=True)}", f"Message-ID: {msgid}", "MIME-Version: 1.0",
+                f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"']
+    part = 'Content-Type: text/{};\r\n charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    data = b"".join([
+        "\r\n".join(headers).encode("ascii"), b"\r\n\r\n",
+        f"--{boundary}\r\n{part.format('plain')}".encode("ascii"), _quoted_printable(delivery.body),
+        f"\r\n--{boundary}\r\n{part.format('html')}".encode("ascii"), _quoted_printable(html_body(delivery.body)),
+        f"\r\n--{boundary}--\r\n".encode("ascii"),
+    ])
+    return Email(sender, recipient, msgid, data)
 
 
 # ---------------------------------------------------------------------------------------- error classification
@@ -238,7 +306,6 @@ class _Tracking:
     """Remembers the last SMTP command, to tell a connection that was already dead from a drop after DATA."""
 
     last_command = ""
-    reused = False
 
     def putcmd(self, cmd: str, args: str = "") -> None:
         self.last_command = cmd.lower()
@@ -253,12 +320,21 @@ class _SMTPSSL(_Tracking, smtplib.SMTP_SSL):
     pass
 
 
-class SmtpTransport:
-    """One SMTP connection per worker process (and thread), reused across sends and reopened after a failure.
+def _closing(exc: smtplib.SMTPException) -> bool:
+    """Whether the server answered 421 (closing the connection) to MAIL, RCPT or DATA."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _ in exc.recipients.values())
+    return getattr(exc, "smtp_code", None) == 421
 
-    A reused connection the server has meanwhile closed (idle timeout, "421 closing") fails before our message
-    is transmitted; that send is retried once on a fresh connection. A drop after DATA is never retried here:
-    the server may have accepted the message, so it is a transient error and the retry schedule decides.
+
+class SmtpTransport:
+    """One SMTP connection per worker process (and thread), kept between sends and reopened after a failure.
+
+    A kept connection the server has meanwhile closed (idle timeout, "421 closing") fails before our message
+    is transmitted; that send is retried once on a fresh connection, so a stale connection never costs a letter
+    an attempt. A drop after DATA is never retried here: the server may have accepted the message, so it is a
+    transient error and the retry schedule decides. After any error that leaves the session in an unknown
+    state the connection is dropped; after a refusal smtplib has reset it (RSET), so it is kept.
     """
 
     _local = threading.local()
@@ -289,7 +365,8 @@ class SmtpTransport:
             raise
         return conn
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """This thread's connection (opened if need be), and whether it was kept from an earlier send."""
         state = self._local
         conn: Optional[smtplib.SMTP] = getattr(state, "conn", None)
         if conn is not None and getattr(state, "pid", None) != os.getpid():
@@ -297,46 +374,61 @@ class SmtpTransport:
         if conn is not None and state.key != self.key:
             self.discard()
             conn = None
-        if conn is None:
-            conn = self._open()
-            state.conn, state.key, state.pid = conn, self.key, os.getpid()
-        return conn
+        if conn is not None:
+            return conn, True
+        conn = self._open()
+        state.conn, state.key, state.pid = conn, self.key, os.getpid()
+        return conn, False
 
     def discard(self) -> None:
         """Drop this thread's connection (after an error its state is unknown)."""
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
-        if conn is not None:
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             try:
                 conn.close()
             except OSError:
                 pass
 
+    @classmethod
+    def close(cls) -> None:
+        """Say QUIT on this thread's kept connection and drop it (worker process shutdown)."""
+        state = cls._local
+        conn, state.conn = getattr(state, "conn", None), None
+        if conn is not None and getattr(state, "pid", None) == os.getpid():
+            try:
+                if conn.sock is not None:
+                    conn.sock.settimeout(2.0)  # a hung server must not hold the shutdown up
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+
     def send(self, sender: str, recipient: str, data: bytes, provider_ref: str) -> Outcome:
         """Send one message to one recipient and classify what happened."""
         for may_retry in (True, False):
             try:
-                conn = self._connection()
+                conn, kept = self._connection()
             except (smtplib.SMTPException, OSError) as exc:
                 self.discard()
                 return classify_smtp_error(exc)
-            reused = getattr(conn, "reused", False)
             try:
                 refused = conn.sendmail(sender, [recipient], data)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-                closing = getattr(exc, "smtp_code", None) == 421
+                closing = _closing(exc)
                 if closing:
                     self.discard()
-                if closing and may_retry and reused and isinstance(exc, smtplib.SMTPSenderRefused):
+                if closing and may_retry and kept and isinstance(exc, smtplib.SMTPSenderRefused):
                     continue  # the server was closing the idle connection before our message
                 return classify_smtp_error(exc)
             except (smtplib.SMTPException, OSError) as exc:
                 self.discard()
                 stale = isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError))
-                if stale and may_retry and reused and getattr(conn, "last_command", "data") != "data":
+                if stale and may_retry and kept and getattr(conn, "last_command", "data") != "data":
                     continue  # the connection was already dead: nothing of ours was transmitted
                 return classify_smtp_error(exc)
-            conn.reused = True  # type: ignore[attr-defined]
+            except BaseException:  # e.g. the task's soft time limit mid-DATA: the session state is unknown
+                self.discard()
+                raise
             if refused:
                 return classify_refused(refused)
             return Outcome.sent(provider_ref)
@@ -373,7 +465,7 @@ class EmailChannel:
     def __init__(self, mail: dict[str, Any]) -> None:
         self.mail = mail
 
-    def send(self, delivery: Delivery) -> Outcome:
+    def send(self, delivery: Outgoing) -> Outcome:
         """Build and send the letter's email; never raises for a delivery problem."""
         try:
             email = build_message(delivery, self.mail)
@@ -432,7 +524,7 @@ BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT,)
 AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
 
 
-def for_delivery(delivery: Delivery, config: dict[str, Any]) -> SendingChannel:
+def for_delivery(delivery: "Outgoing | Delivery", config: dict[str, Any]) -> SendingChannel:
     """The channel object that sends this delivery (queued channels only)."""
     if delivery.channel is Channel.EMAIL:
         return EmailChannel(config["MAIL"])

@@ -13,12 +13,14 @@ Publishing: `enqueue(ids)` after the commit that wrote the rows (or `enqueue_on_
 or unpublished message only delays a letter: `sweep()` re-publishes due rows, and the claim makes a duplicate
 task harmless. The guarantee is at-least-once with a stable Message-ID: the only window for a second copy is a
 worker dying after the SMTP server accepted the message and before the row was marked sent.
+
+The send path is four statements in two transactions, all Core on the session's connection: the claim (an
+UPDATE ... RETURNING that on PostgreSQL also takes the destination's pacing lock) and both pacing counts in one
+SELECT, commit; then one joined SELECT of what the message needs, the send, and the fenced UPDATE, commit.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 import logging
 import os
 import random
@@ -27,16 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, select, text, update
+from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ClauseElement
 
 from actionkit.db import utcnow
 from actionkit.delivery import channels
-from actionkit.delivery.channels import Outcome, Result
+from actionkit.delivery.channels import Outcome, Outgoing, Result
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
 from actionkit.extensions import db
-from actionkit.letters.models import Action, Letter
+from actionkit.letters.models import Action, Letter, Supporter
 from actionkit.officials.models import Office
 
 log = logging.getLogger(__name__)
@@ -174,38 +176,58 @@ def backoff(attempt: int, *, base: float, cap: float, rand: Callable[[], float] 
     return ceiling * rand()
 
 
-# The statements of the send path are built once: building a statement costs more than running it.
+# The statements of the send path are built once: building a statement costs more than running it. They are
+# Core statements on the tables (no ORM objects: loading those costs more than the SQL).
 _t = Delivery.__table__
+_letters, _actions, _supporters = Letter.__table__, Action.__table__, Supporter.__table__
 _id = bindparam("d_id", type_=Integer)
 _now = bindparam("d_now", type_=DateTime(timezone=True))
 _CLAIM = (
     update(_t)
-    .where(_t.c.id == _id, _t.c.channel.in_(channels.QUEUED_CHANNELS),
+    .where(_t.c.id == _id, or_(*(_t.c.channel == c for c in channels.QUEUED_CHANNELS)),  # no IN: no expanding
            or_(and_(_t.c.status == DeliveryStatus.PENDING, _t.c.next_attempt_at <= _now),
                and_(_t.c.status == DeliveryStatus.SENDING, _t.c.lease_expires_at < _now)))
     .values(status=DeliveryStatus.SENDING, attempts=_t.c.attempts + 1, lease_expires_at=bindparam("d_lease"),
             queued_at=None, first_attempt_at=func.coalesce(_t.c.first_attempt_at, _now), updated_at=_now)
-    .returning(_t.c.id, _t.c.attempts, _t.c.destination, _t.c.first_attempt_at)
 )
+_CLAIMED = (_t.c.id, _t.c.attempts, _t.c.channel, _t.c.destination, _t.c.first_attempt_at)
+# On PostgreSQL the claim also takes the destination's pacing lock (a transaction-level advisory lock, held
+# until the claim commits), in the same round trip; the pacing counts then run as the next statement, whose
+# snapshot sees every claim committed before the lock was granted. SQLite has one writer at a time anyway.
+_CLAIM_PLAIN = _CLAIM.returning(*_CLAIMED)
+_CLAIM_LOCKING = _CLAIM.returning(*_CLAIMED, func.pg_advisory_xact_lock(func.hashtextextended(_t.c.destination, 0)))
 _SAME_DESTINATION = (_t.c.destination == bindparam("d_destination"), _t.c.id != _id)
-_SENT_SINCE = select(func.count()).select_from(_t).where(*_SAME_DESTINATION, _t.c.sent_at > bindparam("d_since"))
-_IN_FLIGHT = select(func.count()).select_from(_t).where(
-    *_SAME_DESTINATION, _t.c.status == DeliveryStatus.SENDING, _t.c.lease_expires_at > _now)
+_SENT_SINCE = _t.c.sent_at > bindparam("d_since", type_=DateTime(timezone=True))
+# Both pacing counts in one statement, each subquery keeping its own index (destination and sent_at; status).
+_PACING = select(
+    select(func.count()).select_from(_t).where(*_SAME_DESTINATION, _SENT_SINCE).scalar_subquery(),
+    select(func.count()).select_from(_t).where(
+        *_SAME_DESTINATION, _t.c.status == DeliveryStatus.SENDING, _t.c.lease_expires_at > _now).scalar_subquery(),
+)
+_LOAD = (
+    select(_t.c.id, _t.c.channel, _t.c.destination, _letters.c.office_title, _letters.c.subject, _letters.c.body,
+           _supporters.c.email, _supporters.c.first_name, _supporters.c.last_name, _supporters.c.deleted_at)
+    .select_from(_t.join(_letters, _letters.c.id == _t.c.letter_id)
+                 .join(_actions, _actions.c.id == _letters.c.action_id)
+                 .join(_supporters, _supporters.c.id == _actions.c.supporter_id))
+    .where(_t.c.id == _id)
+)
 _FENCE = (_t.c.id == _id, _t.c.status == DeliveryStatus.SENDING, _t.c.attempts == bindparam("d_attempts"))
 _fenced_statements: dict[tuple[str, ...], Any] = {}
 
 
-@functools.cache
-def _load_statement() -> Any:
-    return (select(Delivery).where(Delivery.id == _id)
-            .options(joinedload(Delivery.letter).joinedload(Letter.action)
-                     .load_only(Action.id, Action.supporter_id).joinedload(Action.supporter))
-            .execution_options(populate_existing=True))
+def _execute(statement: Any, params: dict[str, Any]) -> Any:
+    """Run a Core statement on the session's connection, in its transaction (skipping the ORM's execute path)."""
+    return db.session.connection().execute(statement, params)
 
 
-def _load(delivery_id: int) -> Delivery:
-    """The delivery with its letter, action and supporter in one query."""
-    return db.session.execute(_load_statement(), {"d_id": delivery_id}).scalar_one()
+def _load(delivery_id: int) -> Outgoing:
+    """What sending the delivery needs (letter and supporter, decrypted) in one query."""
+    row = _execute(_LOAD, {"d_id": delivery_id}).one()
+    return Outgoing(id=row.id, channel=row.channel, destination=row.destination, office_title=row.office_title,
+                    subject=row.subject, body=row.body, supporter_email=row.email,
+                    supporter_name=" ".join(p for p in (row.first_name, row.last_name) if p),
+                    withdrawn=row.deleted_at is not None)
 
 
 @dataclass(frozen=True)
@@ -214,6 +236,7 @@ class Claim:
 
     id: int
     attempts: int
+    channel: Channel
     destination: Optional[str]
     first_attempt_at: Optional[dt.datetime]
 
@@ -226,16 +249,19 @@ def claim(delivery_id: int, now: Optional[dt.datetime] = None) -> Optional[Claim
     """
     now = now or utcnow()
     cfg = _config()
-    row = db.session.execute(_CLAIM, {"d_id": delivery_id, "d_now": now, "d_lease": now + dt.timedelta(
-        seconds=float(cfg["lease_seconds"]))}).one_or_none()
+    paced = bool(int(cfg["per_destination_per_hour"]))
+    locking = paced and db.session.get_bind().dialect.name == "postgresql"
+    row = _execute(_CLAIM_LOCKING if locking else _CLAIM_PLAIN, {
+        "d_id": delivery_id, "d_now": now, "d_lease": now + dt.timedelta(seconds=float(cfg["lease_seconds"]))
+    }).one_or_none()
     if row is None:
         return None
-    held = Claim(row.id, row.attempts, row.destination, row.first_attempt_at)
+    held = Claim(row.id, row.attempts, row.channel, row.destination, row.first_attempt_at)
     if held.attempts > int(cfg["max_attempts"]):  # re-claimed after workers died on it again and again
         _finish(held, now, status=DeliveryStatus.DEAD,
                 last_error=f"gave up after {held.attempts - 1} attempts: the worker was lost during sending")
         return None
-    wait_until = _paced_until(held, now)
+    wait_until = _paced_until(held, now) if paced else None
     if wait_until is not None:
         _defer(held, wait_until, now)
         return None
@@ -248,13 +274,12 @@ def attempt(held: Claim, now: Optional[dt.datetime] = None) -> DeliveryStatus:
     try:
         outcome = channels.for_delivery(delivery, current_app.config).send(delivery)
     except Exception as exc:  # a bug or an unexpected library error: retry later, and tell the operator
-        log.error("delivery %s: unexpected %s in the %s channel", delivery.id, type(exc).__name__,
-                  delivery.channel.value)
+        log.error("delivery %s: unexpected %s in the %s channel", held.id, type(exc).__name__, held.channel.value)
         outcome = Outcome.transient(f"internal error: {type(exc).__name__}")
-    return record(delivery, outcome, now)
+    return record(held, outcome, now)
 
 
-def record(delivery: Delivery, outcome: Outcome, now: Optional[dt.datetime] = None) -> DeliveryStatus:
+def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.datetime] = None) -> DeliveryStatus:
     """Store an attempt's outcome, fenced on the claim (status sending, same attempt number)."""
     now = now or utcnow()
     cfg = _config()
@@ -298,7 +323,7 @@ def _fenced_update(delivery_id: int, claimed_attempts: int, now: dt.datetime, /,
             stmt = _fenced_statements[keys] = update(_t).where(*_FENCE).values(
                 {k: bindparam(f"v_{k}", type_=_t.c[k].type) for k in keys})
         params.update({f"v_{k}": v for k, v in values.items()})
-    done = db.session.execute(stmt, params).rowcount == 1
+    done = _execute(stmt, params).rowcount == 1
     instance = db.session.identity_map.get(db.session.identity_key(Delivery, delivery_id))
     if instance is not None:
         db.session.expire(instance)
@@ -313,30 +338,24 @@ def _finish(held: Claim, now: dt.datetime, *, status: DeliveryStatus, last_error
 
 # ---------------------------------------------------------------------------------------------------- pacing
 
-def _lock_destination(destination: str) -> None:
-    """Serialise pacing decisions per destination (PostgreSQL; SQLite already holds its single write lock)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(destination.encode()).digest()[:8], "big", signed=True)
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
 def _paced_until(held: Claim, now: dt.datetime) -> Optional[dt.datetime]:
-    """When this destination may receive another letter, or None if it may now (per_destination_per_hour)."""
+    """When this destination may receive another letter, or None if it may now (per_destination_per_hour).
+
+    Runs after the claim, in its transaction, which on PostgreSQL holds the destination's advisory lock.
+    """
     limit = int(_config()["per_destination_per_hour"])
     if not limit or not held.destination:
         return None
-    _lock_destination(held.destination)
     window_start = now - HOUR
     params = {"d_id": held.id, "d_destination": held.destination, "d_since": window_start, "d_now": now}
-    sent = db.session.execute(_SENT_SINCE, params).scalar_one()
-    in_flight = db.session.execute(_IN_FLIGHT, params).scalar_one()
+    sent, in_flight = _execute(_PACING, params).one()
     if sent + in_flight < limit:
         return None
     jitter = dt.timedelta(seconds=random.uniform(0, 30))
     if sent < limit:  # letters in flight fill the window: look again once they are done
         return now + dt.timedelta(seconds=30) + jitter
     frees = db.session.execute(
-        select(_t.c.sent_at).where(*_SAME_DESTINATION, _t.c.sent_at > bindparam("d_since"))
+        select(_t.c.sent_at).where(*_SAME_DESTINATION, _SENT_SINCE)
         .order_by(_t.c.sent_at).offset(sent - limit).limit(1), params).scalar_one()
     return _aware(frees) + HOUR + jitter
 
@@ -436,8 +455,6 @@ def retry(ids: Iterable[int] = (), *, statuses: Iterable[DeliveryStatus] = (),
     statuses = [DeliveryStatus(s) for s in statuses if DeliveryStatus(s) in RETRYABLE]
     if not ids and not statuses:
         return []
-    from actionkit.letters.models import Action, Letter, Supporter  # mapped classes only, for the join
-
     chosen = or_(Delivery.id.in_(ids), Delivery.status.in_(statuses))
     # Never revive the letters of a supporter who deleted their data: those deliveries were cancelled.
     withdrawn = (select(Letter.id).join(Action, Letter.action_id == Action.id)

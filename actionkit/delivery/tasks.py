@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 from flask import current_app
 
-from actionkit.delivery import services
+from actionkit.delivery import channels, services
 from actionkit.extensions import db
 
 MAX_SWEEP_BATCHES = 20  # one sweep publishes at most this many batches; the next sweep continues
@@ -34,3 +35,9 @@ def sweep() -> dict[str, int]:
         if result.scanned < batch:
             break
     return totals
+
+
+@worker_process_shutdown.connect
+def _close_smtp_connection(**_: object) -> None:
+    """Say QUIT on the pool process's kept SMTP connection rather than leave the server to time it out."""
+    channels.SmtpTransport.close()

@@ -2,15 +2,19 @@
 (aiosmtpd) with its errors classified."""
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 import socket
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from actionkit.delivery import channels, services
-from actionkit.delivery.channels import EmailChannel, Outcome, Result, SmtpTransport, classify_smtp_error
-from actionkit.delivery.models import Delivery
+from actionkit.db import utcnow
+from actionkit.delivery.channels import EmailChannel, Outcome, Outgoing, Result, SmtpTransport, classify_smtp_error
+from actionkit.delivery.models import Channel
 from actionkit.extensions import db
 from tests.delivery.conftest import free_port
 from tests.factories import make_action, make_office, make_supporter
@@ -25,11 +29,14 @@ def fresh_connection():
 
 
 def delivery_to(destination: str = "sheriff@hinds.example", subject: str = "Please end 287(g) cooperation",
-                body: str = "Dear Sheriff,\n\nPlease end it.\n\nAna García", **supporter) -> Delivery:
+                body: str = "Dear Sheriff,\n\nPlease end it.\n\nAna García", withdrawn: bool = False,
+                **supporter) -> Outgoing:
     office = make_office(email=destination)
     action = make_action(supporter=make_supporter(**supporter) if supporter else None, offices=[office])
     letter = action.letters[0]
     letter.subject, letter.body = subject, body
+    if withdrawn:
+        action.supporter.deleted_at = utcnow()
     db.session.commit()
     return services._load(letter.delivery.id)
 
@@ -95,13 +102,12 @@ def test_supporter_text_is_escaped_in_html(app):
 
 
 def test_undeliverable_letters_fail_permanently(app):
-    no_address = delivery_to()
-    no_address.destination = None
+    no_address = dataclasses.replace(delivery_to(), destination=None)
     assert EmailChannel(app.config["MAIL"]).send(no_address) == Outcome.permanent("no destination email address")
     bad = delivery_to(destination="not an address")
     assert EmailChannel(app.config["MAIL"]).send(bad).result is Result.PERMANENT
-    withdrawn = delivery_to()
-    withdrawn.letter.action.supporter.deleted_at = withdrawn.created_at
+    withdrawn = delivery_to(withdrawn=True)
+    assert withdrawn.withdrawn
     outcome = EmailChannel(app.config["MAIL"]).send(withdrawn)
     assert outcome.result is Result.PERMANENT and outcome.reason.startswith("withdrawn")
 
@@ -142,6 +148,48 @@ def test_a_drop_after_data_on_a_reused_connection_is_not_retried_at_once(app, sm
     smtp_sink.handler.drop_after_data = True
     assert EmailChannel(app.config["MAIL"]).send(delivery_to()) == Outcome.transient("smtp disconnected")
     assert len(smtp_sink.handler.messages) == 2  # the sink has it once; the retry schedule decides on a re-send
+
+
+def test_a_kept_connection_gone_stale_after_a_refusal_is_reopened_not_failed(app, smtp_sink):
+    app.config["MAIL"].update(smtp_sink.mail_config())
+    smtp_sink.handler.rcpt_replies["gone@hinds.example"] = "550 5.1.1 mailbox unavailable"
+    assert EmailChannel(app.config["MAIL"]).send(delivery_to(destination="gone@hinds.example")).result is (
+        Result.PERMANENT)  # the connection is kept (smtplib reset it), though it has sent nothing yet
+    smtp_sink.drop_connections()
+    assert EmailChannel(app.config["MAIL"]).send(delivery_to()).result is Result.SENT
+    assert smtp_sink.handler.connections == 2 and len(smtp_sink.handler.messages) == 1
+
+
+class Interrupted(Exception):
+    """Not an SMTP or socket error: like Celery's soft time limit striking in the middle of a send."""
+
+
+def test_a_send_interrupted_midway_never_leaves_its_connection_for_the_next(app, smtp_sink, monkeypatch):
+    app.config["MAIL"].update(smtp_sink.mail_config())
+    assert EmailChannel(app.config["MAIL"]).send(delivery_to()).result is Result.SENT
+
+    def interrupted(self, msg):  # type: ignore[no-untyped-def]
+        raise Interrupted()  # after MAIL and RCPT: the server holds an open transaction
+
+    monkeypatch.setattr(smtplib.SMTP, "data", interrupted)
+    with pytest.raises(Interrupted):
+        EmailChannel(app.config["MAIL"]).send(delivery_to())
+    monkeypatch.undo()
+    assert EmailChannel(app.config["MAIL"]).send(delivery_to()).result is Result.SENT
+    assert smtp_sink.handler.connections == 2 and len(smtp_sink.handler.messages) == 2
+
+
+def test_worker_process_shutdown_closes_the_kept_connection(app, smtp_sink):
+    from celery.signals import worker_process_shutdown
+
+    import actionkit.delivery.tasks  # noqa: F401  (connects the signal)
+
+    app.config["MAIL"].update(smtp_sink.mail_config())
+    assert EmailChannel(app.config["MAIL"]).send(delivery_to()).result is Result.SENT
+    worker_process_shutdown.send(sender=None, pid=0, exitcode=0)
+    assert SmtpTransport._local.conn is None
+    assert EmailChannel(app.config["MAIL"]).send(delivery_to()).result is Result.SENT
+    assert smtp_sink.handler.connections == 2
 
 
 def test_smtp_550_on_rcpt_is_permanent_without_the_address(app, smtp_sink):
@@ -219,3 +267,53 @@ def test_error_classification(exc, result, reason):
 
 def test_header_text_collapses_every_line_break():
     assert channels.header_text("a\rb\nc\r\nd\u2028e\x00f\tg") == "a b c d e f g"
+
+
+def test_long_ascii_headers_are_folded_and_read_back_whole(app):
+    subject = "Please end the 287(g) agreement, " + "and every other detainer agreement, " * 6
+    delivery = delivery_to(subject=subject, first_name='Ana "Nana"', last_name="O'Neil, Jr.")
+    data = channels.build_message(delivery, app.config["MAIL"]).data
+    assert all(len(line) <= 78 for line in data.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    msg = parse(data)
+    assert msg["Subject"] == header_subject(subject)
+    assert msg["Reply-To"].addresses[0].display_name == 'Ana "Nana" O\'Neil, Jr.'
+
+
+def test_a_very_long_non_ascii_name_is_cut_to_keep_the_reply_to_line_under_the_limit(app):
+    name = "Ñandú Güemes 𝔊 " * 25  # 400 characters, over 700 bytes of UTF-8
+    delivery = Outgoing(id=8, channel=Channel.EMAIL, destination="sheriff@hinds.example", office_title="Sheriff",
+                        subject="Hello", body="Hello", supporter_email="ana@example.org", supporter_name=name,
+                        withdrawn=False)
+    data = channels.build_message(delivery, app.config["MAIL"]).data
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    shown = parse(data)["Reply-To"].addresses[0].display_name
+    assert 100 < len(shown) < len(name) and channels.header_text(name).startswith(shown)
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(subject=_TEXT, body=_TEXT, name=_TEXT.filter(lambda n: len(n.encode("utf-8")) <= 300),  # longer: cut
+       from_name=st.text(st.characters(whitelist_categories=("L", "Nd"), whitelist_characters=" "), max_size=40))
+def test_any_text_survives_the_message_unchanged_and_ascii(app, subject, body, name, from_name):
+    assume("=?" not in subject + name)  # an encoded word typed by a person is decoded by readers
+    assume(channels.header_text(subject))
+    mail = {**app.config["MAIL"], "from_address": f"{from_name} <letters@actionkit.example>"}
+    delivery = Outgoing(id=7, channel=Channel.EMAIL, destination="sheriff@hinds.example", office_title="Sheriff",
+                        subject=subject, body=body, supporter_email="ana@example.org", supporter_name=name,
+                        withdrawn=False)
+    email = channels.build_message(delivery, mail)
+    assert email.data.isascii() and all(len(line) <= 998 for line in email.data.split(b"\r\n"))
+    msg = parse(email.data)
+    assert msg["Subject"] == channels.header_text(subject)
+    assert msg["From"].addresses[0].display_name == channels.header_text(from_name)
+    assert msg["Reply-To"].addresses[0].display_name == channels.header_text(name)
+    assert msg["Message-ID"] == email.message_id and msg["To"] == "sheriff@hinds.example"
+    assert msg["Bcc"] is None and len(msg.keys()) == 8
+    assert lines(msg.get_body(("plain",)).get_content()) == lines(body)  # CRLF on the wire: no bare CR or LF
+    assert lines(msg.get_body(("html",)).get_content()) == lines(channels.html_body(body))
+
+
+def lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -110,12 +110,12 @@ def test_a_row_that_keeps_killing_workers_is_dead_lettered(app):
 
 # -------------------------------------------------------------------------------------------------- outcomes
 
-def claimed(**values) -> Delivery:
+def claimed(**values) -> services.Claim:
     delivery = one_delivery(**values)
     result = services.claim(delivery.id)
     db.session.commit()
     assert result is not None
-    return services._load(delivery.id)
+    return result
 
 
 def test_sent_records_the_provider_reference(app):
@@ -213,6 +213,38 @@ def test_pacing_counts_letters_in_flight(app):
     db.session.commit()
     assert services.claim(second.id) is None  # the first is being sent right now
     assert fresh(second.id).attempts == 0
+
+
+def test_concurrent_claims_for_one_destination_respect_its_limit(app, monkeypatch):
+    app.config["DELIVERY"]["per_destination_per_hour"] = 1
+    office = make_office(email="one@sheriff.example")
+    ids = [make_action(offices=[office]).letters[0].delivery.id for _ in range(2)]
+    db.session.commit()
+    counted = services._paced_until
+
+    def slow_to_commit(held, now):  # type: ignore[no-untyped-def]
+        result = counted(held, now)
+        time.sleep(0.3)  # both have counted before either commits, unless the destination lock orders them
+        return result
+
+    monkeypatch.setattr(services, "_paced_until", slow_to_commit)
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def contender(delivery_id: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            claimed = services.claim(delivery_id)
+            db.session.commit()
+            results.append(claimed is not None)
+            db.session.remove()
+
+    threads = [threading.Thread(target=contender, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [False, True]
 
 
 def test_pacing_is_per_destination_and_can_be_turned_off(app):
