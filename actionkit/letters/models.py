@@ -71,6 +71,9 @@ class Action(TimestampMixin, db.Model):
     division_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # OCD ids
     accuracy: Mapped[MatchAccuracy] = mapped_column(str_enum(MatchAccuracy), default=MatchAccuracy.NONE)
     pending_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # office types awaiting a match
+    # The supporter's own paragraph, kept (encrypted) only while office types wait for a match, so the letters
+    # written later carry it too; erased once they are written, at deletion and at the address purge.
+    personal_paragraph: Mapped[Optional[str]] = mapped_column(EncryptedText)
     is_returning: Mapped[bool] = mapped_column(Boolean, default=False)  # supporter had acted before
     # The confirmation e-mail carries its own unguessable token (stored only as its HMAC, like token_hash),
     # minted by the task that sends it; confirmation_sent_at is that task's claim, so it sends once.

@@ -513,9 +513,10 @@ def _add_letters(action: Action, drafts: Iterable[Draft], warnings: Iterable[str
 
 
 def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[Draft], *,
-                  token_digest: str) -> Recorded:
+                  token_digest: str, personal: str = "") -> Recorded:
     """Supporter (found by e-mail hash), action, letters and deliveries, flushed together; raises
-    DuplicateAction when this e-mail already signed this campaign. token_digest: the thank-you token's HMAC."""
+    DuplicateAction when this e-mail already signed this campaign. token_digest: the thank-you token's HMAC;
+    personal: the supporter's paragraph, kept for the letters of office types still waiting for a match."""
     supporter = find_supporter(signer.email)
     if supporter is None:
         supporter = Supporter(email_hash=email_hash(signer.email), email=signer.email.strip())
@@ -534,7 +535,8 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
                     street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
                     state=campaign.state, county_id=county.id if county is not None else None,
                     division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
-                    pending_types=plan.waiting, is_returning=returning)
+                    pending_types=plan.waiting, is_returning=returning,
+                    personal_paragraph=(personal or None) if plan.waiting else None)
     db.session.add(action)
     db.session.flush()
     return Recorded(action, _add_letters(action, drafts, plan.warnings))
@@ -593,7 +595,8 @@ def process_submission(submission_id: int, now: dt.datetime | None = None) -> Pr
     letters = personalise(campaign, chosen, personal=choices.personal, bodies=choices.bodies)
     submission.payload, submission.processed_at = None, now
     try:  # DuplicateAction is raised before anything is written
-        recorded = record_action(campaign, signer, plan, letters, token_digest=submission.token_hash)
+        recorded = record_action(campaign, signer, plan, letters, token_digest=submission.token_hash,
+                                 personal=choices.personal)
     except DuplicateAction:
         submission.status = SubmissionStatus.DUPLICATE
         log.info("submission %s: this e-mail had already signed campaign %s; nothing recorded", submission_id,
@@ -698,7 +701,7 @@ def resolve_pending(action_id: int) -> list[int]:
         return []
     supporter = action.supporter
     if action.street is None or supporter.deleted_at is not None:
-        action.pending_types = []
+        action.pending_types, action.personal_paragraph = [], None
         return []
     address = {"street": action.street, "city": action.city or "", "state": action.state.upper(),
                "zip": action.zip or ""}
@@ -706,7 +709,7 @@ def resolve_pending(action_id: int) -> list[int]:
         found = matching.resolve_pending(address, action.pending_types, state=action.state)
     except AddressError as exc:
         log.warning("action %s: pending targets cannot be matched (%s); giving up", action.id, exc.code)
-        action.pending_types = []
+        action.pending_types, action.personal_paragraph = [], None
         return []
     if found is None:
         return []
@@ -717,11 +720,12 @@ def resolve_pending(action_id: int) -> list[int]:
     drafts = [d for d in draft_letters(campaign, plan, first_name=supporter.first_name or "",
                                        last_name=supporter.last_name or "", city=action.city or "", only=kinds)
               if d.target.office.id not in done]
+    drafts = personalise(campaign, drafts, personal=action.personal_paragraph or "")
     if action.county_id is None:
         county = county_of(plan)
         action.county_id = county.id if county is not None else None
     action.division_ids = sorted(set(action.division_ids or []) | set(plan.divisions.values()))
-    action.pending_types = []
+    action.pending_types, action.personal_paragraph = [], None
     ids = _add_letters(action, drafts, plan.warnings)
     log.info("action %s: %d pending letters written", action.id, len(drafts))
     return ids

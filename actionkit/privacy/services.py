@@ -42,7 +42,7 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     for action in actions:
         action.street = action.city = action.zip = action.phone = None
         action.address_purged_at = action.address_purged_at or now
-        action.pending_types = []
+        action.pending_types, action.personal_paragraph = [], None
     report.actions = len(actions)
     letters = list(db.session.scalars(select(Letter).where(Letter.action_id.in_([a.id for a in actions]))))
     letter_ids = [letter.id for letter in letters]
@@ -95,8 +95,8 @@ def purge_addresses(keep: dt.timedelta, now: dt.datetime | None = None, limit: i
     if ids:
         db.session.execute(
             update(Action).where(Action.id.in_(ids))
-            .values(street=None, city=None, zip=None, phone=None, pending_types=[], address_purged_at=now,
-                    updated_at=now)
+            .values(street=None, city=None, zip=None, phone=None, pending_types=[], personal_paragraph=None,
+                    address_purged_at=now, updated_at=now)
             .execution_options(synchronize_session=False))
         log.info("purged the addresses of %d actions", len(ids))
     return len(ids)

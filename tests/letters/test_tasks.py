@@ -26,12 +26,12 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return ids
 
 
-def pending_action(journey: Journey) -> Action:
+def pending_action(journey: Journey, personal: str = "") -> Action:
     """Sign while the geocoder is down: letters for the ZIP-level targets, state legislators pending."""
     journey.fake.mode = "500"
     page = journey.find(JACKSON)
     compose = journey.post("confirm", page, confirm="yes")
-    assert journey.sign(compose).status_code == 303
+    assert journey.sign(compose, personal=personal).status_code == 303
     journey.fake.mode = "ok"
     from actionkit.officials.geocoders import reset_breakers
 
@@ -56,6 +56,23 @@ def test_resolve_pending_writes_and_queues_the_waiting_letters(journey: Journey,
     assert "ocd-division/country:us/state:ms/sldu:29" in action.division_ids
     assert tasks.resolve_pending(action.id) == 0  # a second run finds nothing pending
     assert len(db.session.scalars(db.select(Letter)).all()) == 6
+
+
+def test_letters_written_after_the_geocoder_recovers_carry_the_supporters_paragraph(
+        journey: Journey, queued: dict, enqueued: list[int]) -> None:
+    paragraph = "My cousin was held for three weeks on a detainer."
+    action = pending_action(journey, personal=paragraph)
+    assert all(paragraph in letter.body for letter in action.letters)  # the letters written at once
+    assert action.personal_paragraph == paragraph  # kept, encrypted, for the ones that wait
+    with db.engine.connect() as conn:
+        raw = conn.execute(db.text("SELECT personal_paragraph FROM actions")).scalar_one()
+    assert raw and "cousin" not in raw
+    assert tasks.resolve_pending(action.id) == 2
+    db.session.expire_all()
+    action = db.session.get(Action, action.id)
+    added = [l for l in action.letters if l.office_type.startswith("state_")]
+    assert len(added) == 2 and all(f"{paragraph}\n\nSincerely," in l.body for l in added)
+    assert action.personal_paragraph is None  # erased once those letters are written
 
 
 def test_resolve_pending_waits_while_the_geocoder_is_still_down(journey: Journey, queued: dict,

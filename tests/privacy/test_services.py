@@ -32,6 +32,7 @@ _n = iter(range(1000))
 
 def test_purge_erases_addresses_of_old_final_actions_only(app: Flask) -> None:
     old = aged(40)
+    old.personal_paragraph = "My cousin was held."
     recent = aged(10)
     waiting = aged(40, status=DeliveryStatus.PENDING)
     held = aged(40, status=DeliveryStatus.HELD)
@@ -42,6 +43,7 @@ def test_purge_erases_addresses_of_old_final_actions_only(app: Flask) -> None:
     db.session.expire_all()
     purged = db.session.get(Action, old.id)
     assert (purged.street, purged.city, purged.zip, purged.phone) == (None, None, None, None)
+    assert purged.personal_paragraph is None
     assert purged.address_purged_at is not None and purged.supporter.email is not None
     for kept in (recent, waiting, held, late):
         assert db.session.get(Action, kept.id).street == "400 High St"

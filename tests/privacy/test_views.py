@@ -23,6 +23,7 @@ def test_delete_my_data(journey: Journey, queued: dict) -> None:
     sent, held = action.letters[0], action.letters[1]
     sent.delivery.status = DeliveryStatus.SENT
     held.delivery.status = DeliveryStatus.HELD
+    action.personal_paragraph, action.pending_types = "My cousin was held.", ["state_senator"]
     db.session.commit()
     sent_body = sent.body
 
@@ -41,6 +42,7 @@ def test_delete_my_data(journey: Journey, queued: dict) -> None:
     assert supporter.deleted_at is not None and supporter.email_hash.startswith("deleted-")
     action = db.session.get(Action, action.id)
     assert (action.street, action.city, action.zip, action.phone) == (None, None, None, None)
+    assert (action.personal_paragraph, action.pending_types) == (None, [])
     assert action.address_purged_at is not None and action.county.name == "Hinds County"  # stats keep the county
     letters = {l.id: l for l in db.session.scalars(db.select(Letter))}
     assert letters[sent.id].body == sent_body and letters[sent.id].delivery.status is DeliveryStatus.SENT
