@@ -159,11 +159,16 @@ def channel_for(office: Office) -> Channel:
     return channels.channel_for(office)
 
 
+def delivery_values(office: Office) -> dict[str, Any]:
+    """Channel, destination and status of a new outbox row for a letter to this office (for a bulk INSERT)."""
+    channel = channel_for(office)
+    destination = (office.email or "").strip().lower() if channel is Channel.EMAIL else None
+    return {"channel": channel, "destination": destination, "status": DeliveryStatus.PENDING}
+
+
 def new_delivery(letter: Letter) -> Delivery:
     """The outbox row for a letter (added to the session, not flushed): channel and destination from its office."""
-    channel = channel_for(letter.office)
-    destination = (letter.office.email or "").strip().lower() if channel is Channel.EMAIL else None
-    delivery = Delivery(letter=letter, channel=channel, destination=destination, status=DeliveryStatus.PENDING)
+    delivery = Delivery(letter=letter, **delivery_values(letter.office))
     db.session.add(delivery)
     return delivery
 
