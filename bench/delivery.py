@@ -23,7 +23,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,11 +31,15 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from celery import shared_task
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script (python bench/x.py) as well as imported as bench.x
+    sys.path.insert(0, str(REPO))
+from bench.profiling import (  # noqa: E402
+    by_library, free_port, group_cpu_seconds, print_sections, timed_sections)
 NOOP_TASK = "bench.noop"
 
 
@@ -60,10 +63,6 @@ class Sink:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def scratch_database(tmp: Path) -> tuple[str, object]:
@@ -132,19 +131,6 @@ def fill_queue(app, name: str, ids: list[int]) -> None:  # type: ignore[no-untyp
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*Task ([\w.]+)\[[^\]]+\] (received|succeeded)")
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every live process in a process group (the worker and its pool)."""
-    ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds() -> float:
@@ -213,46 +199,8 @@ SECTIONS = [
 ]
 
 
-def _timed_sections(totals: dict[str, list[float]]) -> Callable[[], None]:
-    """Wrap every SECTIONS function to add its CPU and wall seconds to totals; returns the undo function."""
-    import importlib
-
-    undo = []
-    for where, attr, label, _ in SECTIONS:
-        module, _, path = where.partition(":")
-        owner: Any = importlib.import_module(module)
-        for part in filter(None, path.split(".")):
-            owner = getattr(owner, part)
-        original = getattr(owner, attr)
-
-        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
-            cpu, wall = time.thread_time(), time.perf_counter()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                entry = totals.setdefault(_label, [0.0, 0.0, 0])
-                entry[0] += time.thread_time() - cpu
-                entry[1] += time.perf_counter() - wall
-                entry[2] += 1
-
-        undo.append((owner, attr, original, attr in vars(owner)))
-        setattr(owner, attr, timed)
-
-    def restore() -> None:
-        for owner, attr, original, own in reversed(undo):
-            if own:
-                setattr(owner, attr, original)
-            else:
-                delattr(owner, attr)
-    return restore
 
 
-def _library(path: str) -> str:
-    """The package a profiled file belongs to (site-packages name, 'actionkit', or the stdlib module)."""
-    if "/actionkit/" in path:
-        return "actionkit"
-    found = re.search(r"site-packages/([A-Za-z0-9_]+)", path) or re.search(r"python3\.\d+/([A-Za-z0-9_]+)", path)
-    return found.group(1) if found else "other"
 
 
 def profile_send(app: Any, ids: list[int], log_path: Path, top: int = 0) -> None:
@@ -295,7 +243,7 @@ def profile_send(app: Any, ids: list[int], log_path: Path, top: int = 0) -> None
         with app.app_context():
             engine = db.engine
         totals: dict[str, list[float]] = {}
-        restore = _timed_sections(totals)
+        restore = timed_sections(SECTIONS, totals, time.thread_time)
         sa.event.listen(engine, "before_cursor_execute", count)
         try:
             cpu, wall = time.thread_time(), time.perf_counter()
@@ -325,30 +273,13 @@ def profile_send(app: Any, ids: list[int], log_path: Path, top: int = 0) -> None
     print(f"  {'section':<44} {'CPU ms':>7} {'wall ms':>8} {'calls':>6}")
     print(f"  {'no-op task (baseline)':<44} {noop_cpu * 1000 / n:>7.2f} {noop_wall * 1000 / n:>8.2f} {1:>6.1f}")
     print(f"  {'send task':<44} {cpu * 1000 / n:>7.2f} {wall * 1000 / n:>8.2f} {1:>6.1f}")
-    top_cpu = top_wall = 0.0
-    for _, _, label, nested in SECTIONS:
-        c, w, calls = totals.get(label, (0.0, 0.0, 0))
-        if not nested:
-            top_cpu, top_wall = top_cpu + c, top_wall + w
-        print(f"  {label:<44} {c * 1000 / n:>7.2f} {w * 1000 / n:>8.2f} {calls / n:>6.1f}")
-    print(f"  {'rest (tracer, app context, session close)':<44} {(cpu - top_cpu) * 1000 / n:>7.2f} "
-          f"{(wall - top_wall) * 1000 / n:>8.2f}")
-    print(f"  SQL statements per task: {sum(statements.values()) / n:.1f}: " +
-          ", ".join(f"{k} x{v / n:g}" for k, v in statements.most_common()))
+    print_sections(SECTIONS, totals, n, cpu, wall, rest="rest (tracer, app context, session close)",
+                   statements=statements, per="task")
 
     table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    by_library: Counter[str] = Counter()
-    for (file, _, _), (_, _, own, _, callers) in table.items():
-        if file == "~":  # a builtin: charge it to the libraries that called it
-            for (caller_file, _, _), timing in callers.items():
-                by_library[_library(caller_file)] += timing[2]
-        else:
-            by_library[_library(file)] += own
-    total = sum(by_library.values()) or 1.0
-    calls = sum(v[1] for v in table.values())
+    shares, calls = by_library(table)
     print(f"  cProfile (thread CPU clock): {calls / len(profiled_ids):,.0f} Python function calls per task; own "
-          "time by library: " + ", ".join(f"{name} {100 * t / total:.0f}%" for name, t in by_library.most_common()
-                                         if t / total >= .01))
+          "time by library: " + shares)
     if top:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)

@@ -34,7 +34,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,10 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script (python bench/x.py) as well as imported as bench.x
+    sys.path.insert(0, str(REPO))
+from bench.profiling import (  # noqa: E402
+    by_library, free_port, group_cpu_seconds, print_sections, timed_sections)
 SLUG = "end-ice-detainers-ms"
 BARE_TABLE = "bench_bare_inserts"
 PERSONAL = "My neighbor was held for three weeks on a detainer."
@@ -243,25 +246,8 @@ def open_loop(job: Job, rate: float, duration: float, first: int = 0, grace: flo
 
 # --- set-up -------------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every live process in a process group (gunicorn master and workers)."""
-    ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_step(label: str, cmd: list[str], env: dict[str, str], log: Path) -> None:
@@ -421,38 +407,6 @@ SECTIONS = [
 ]
 
 
-def _timed_sections(totals: dict[str, list[float]]) -> Callable[[], None]:
-    """Wrap every SECTIONS function to add its CPU and wall seconds to totals; returns the undo function."""
-    import importlib
-
-    undo = []
-    for where, attr, label, _ in SECTIONS:
-        module, _, path = where.partition(":")
-        owner: Any = importlib.import_module(module)
-        for part in filter(None, path.split(".")):
-            owner = getattr(owner, part)
-        original = getattr(owner, attr)
-
-        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
-            cpu, wall = time.process_time(), time.perf_counter()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                entry = totals.setdefault(_label, [0.0, 0.0, 0])
-                entry[0] += time.process_time() - cpu
-                entry[1] += time.perf_counter() - wall
-                entry[2] += 1
-
-        undo.append((owner, attr, original, attr in vars(owner)))
-        setattr(owner, attr, timed)
-
-    def restore() -> None:
-        for owner, attr, original, own in reversed(undo):
-            if own:
-                setattr(owner, attr, original)
-            else:
-                delattr(owner, attr)
-    return restore
 
 
 def profile_sign(config: dict[str, Any], n: int, run_id: str) -> None:
@@ -500,7 +454,7 @@ def profile_sign(config: dict[str, Any], n: int, run_id: str) -> None:
         statements[f"{statement.split()[0]} {table.group(1) if table else '?'}{' (executemany)' if many else ''}"] += 1
 
     totals: dict[str, list[float]] = {}
-    restore = _timed_sections(totals)
+    restore = timed_sections(SECTIONS, totals)
     sa.event.listen(engine, "before_cursor_execute", count)
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(n):
@@ -512,16 +466,8 @@ def profile_sign(config: dict[str, Any], n: int, run_id: str) -> None:
     print(f"\nprofile: {n} sign POSTs in this process (Flask test client; same database, broker and config)")
     print(f"  {'section':<44} {'CPU ms':>7} {'wall ms':>8} {'calls':>6}")
     print(f"  {'whole request':<44} {cpu * 1000 / n:>7.2f} {wall * 1000 / n:>8.2f} {1:>6.1f}")
-    top_cpu = top_wall = 0.0
-    for _, _, label, nested in SECTIONS:
-        c, w, calls = totals.get(label, (0.0, 0.0, 0))
-        if not nested:
-            top_cpu, top_wall = top_cpu + c, top_wall + w
-        print(f"  {label:<44} {c * 1000 / n:>7.2f} {w * 1000 / n:>8.2f} {calls / n:>6.1f}")
-    print(f"  {'rest (WSGI, session, form, redirect)':<44} {(cpu - top_cpu) * 1000 / n:>7.2f} "
-          f"{(wall - top_wall) * 1000 / n:>8.2f}")
-    print(f"  SQL statements per request: {sum(statements.values()) / n:.1f}: " +
-          ", ".join(f"{k} x{v / n:g}" for k, v in statements.most_common()))
+    print_sections(SECTIONS, totals, n, cpu, wall, rest="rest (WSGI, session, form, redirect)",
+                   statements=statements, per="request")
 
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
@@ -529,28 +475,14 @@ def profile_sign(config: dict[str, Any], n: int, run_id: str) -> None:
         sign()
     profiler.disable()
     table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    by_library: Counter[str] = Counter()
-    for (file, _, _), (_, _, own, _, callers) in table.items():
-        if file == "~":  # a builtin: charge it to the libraries that called it
-            for (caller_file, _, _), timing in callers.items():
-                by_library[_library(caller_file)] += timing[2]
-        else:
-            by_library[_library(file)] += own
-    total = sum(by_library.values()) or 1.0
-    calls = sum(v[1] for v in table.values())
+    shares, calls = by_library(table)
     print(f"  cProfile (CPU clock): {calls / n:,.0f} Python function calls per request; own time by library: " +
-          ", ".join(f"{name} {100 * t / total:.0f}%" for name, t in by_library.most_common() if t / total >= .01))
+          shares)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
 
 
-def _library(path: str) -> str:
-    """The package a profiled file belongs to (site-packages name, 'actionkit', or the stdlib module)."""
-    if "/actionkit/" in path:
-        return "actionkit"
-    found = re.search(r"site-packages/([A-Za-z0-9_]+)", path) or re.search(r"python3\.\d+/([A-Za-z0-9_]+)", path)
-    return found.group(1) if found else "other"
 
 
 # --- main ---------------------------------------------------------------------------------------------------

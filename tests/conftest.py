@@ -153,7 +153,6 @@ def worker_environment(app: Flask) -> dict[str, str]:
 @pytest.fixture
 def worker_process(app: Flask, tmp_path: Path) -> Iterator[object]:
     """A real `celery -A actionkit.worker worker` process on this test's database and broker."""
-    import signal
     import subprocess
     import sys
 
@@ -169,11 +168,19 @@ def worker_process(app: Flask, tmp_path: Path) -> Iterator[object]:
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_group(proc)
         log.close()
+
+
+def stop_process_group(proc: "subprocess.Popen[bytes]", timeout: float = 15) -> None:
+    """SIGTERM a process started with start_new_session=True and its children; SIGKILL them after `timeout`."""
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

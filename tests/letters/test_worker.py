@@ -4,9 +4,7 @@ them sent; signatures accepted while the broker was down are recorded once beat'
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import tasks
 from actionkit.letters.models import Action, Submission, SubmissionStatus
-from tests.conftest import REPO, worker_environment
+from tests.conftest import REPO, stop_process_group, worker_environment
 from tests.letters.conftest import GULFPORT, JACKSON, Journey
 
 
@@ -97,9 +95,4 @@ def test_signatures_taken_while_the_broker_was_down_are_recorded_by_the_sweep(
         assert wait_for(lambda: count_where(Delivery, Delivery.status == DeliveryStatus.SENT) == emails,
                         timeout=60), log_path.read_text()[-3000:]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)
