@@ -192,8 +192,10 @@ def html_body(text: str) -> str:
 
 def _quoted_printable(text: str) -> bytes:
     """UTF-8 text as quoted-printable with CRLF line ends and lines of at most 76 characters."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    # b2a_qp takes its line ending from the text's first line break (LF when there is none, even for its own
+    # soft breaks): encode with LF throughout, then put CRLF on every line, hard or soft.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import smtplib
 import socket
 from email import message_from_bytes, policy
@@ -277,6 +278,17 @@ def test_long_ascii_headers_are_folded_and_read_back_whole(app):
     msg = parse(data)
     assert msg["Subject"] == header_subject(subject)
     assert msg["Reply-To"].addresses[0].display_name == 'Ana "Nana" O\'Neil, Jr.'
+
+
+@pytest.mark.parametrize("body", ["A" * 300, "Ñandú " * 60, "one line\n\n" + "B" * 200, "CR only\r" + "C" * 100])
+def test_every_line_of_the_message_ends_in_crlf(app, body):
+    """SMTP needs CRLF: a bare LF (e.g. a soft line break in a one-line letter) is refused or rewritten."""
+    delivery = Outgoing(id=9, channel=Channel.EMAIL, destination="sheriff@hinds.example", office_title="Sheriff",
+                        subject="Hello", body=body, supporter_email="ana@example.org", supporter_name="Ana",
+                        withdrawn=False)
+    data = channels.build_message(delivery, app.config["MAIL"]).data
+    assert re.search(rb"(?<!\r)\n", data) is None and re.search(rb"\r(?!\n)", data) is None
+    assert lines(parse(data).get_body(("plain",)).get_content()).rstrip("\n") == lines(body).rstrip("\n")
 
 
 def test_a_very_long_non_ascii_name_is_cut_to_keep_the_reply_to_line_under_the_limit(app):
