@@ -156,6 +156,7 @@ def worker_process(app: Flask, tmp_path: Path) -> Iterator[object]:
     import subprocess
     import sys
 
+    purge_queue(app)
     log = (tmp_path / "worker.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO",
@@ -170,6 +171,14 @@ def worker_process(app: Flask, tmp_path: Path) -> Iterator[object]:
     finally:
         stop_process_group(proc)
         log.close()
+
+
+def purge_queue(app: Flask) -> None:
+    """Empty this session's queue before a worker starts: tasks earlier tests published (a confirmation, a
+    delivery id) would otherwise run against this test's rows, which reuse the same ids."""
+    celery = app.extensions["celery"]
+    with celery.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.config["CELERY"]["task_default_queue"])
 
 
 def stop_process_group(proc: "subprocess.Popen[bytes]", timeout: float = 15) -> None:

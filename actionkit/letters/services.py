@@ -219,7 +219,7 @@ class Choices:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Choices":
-        return cls([int(i) for i in data.get("included", [])], str(data.get("personal") or ""),
+        return cls(list(dict.fromkeys(int(i) for i in data.get("included", []))), str(data.get("personal") or ""),
                    {int(k): str(v) for k, v in (data.get("bodies") or {}).items()})
 
 
@@ -618,8 +618,8 @@ def process_submission(submission_id: int, now: dt.datetime | None = None) -> Pr
     try:  # DuplicateAction is raised before anything is written
         recorded = record_action(campaign, signer, plan, letters, token_digest=submission.token_hash,
                                  personal=choices.personal)
-    except DuplicateAction:
-        submission.status = SubmissionStatus.DUPLICATE
+    except DuplicateAction:  # the e-mail's own submission holds the hash; this one lets it go
+        submission.status, submission.email_hash = SubmissionStatus.DUPLICATE, None
         log.info("submission %s: this e-mail had already signed campaign %s; nothing recorded", submission_id,
                  campaign.id)
         return Processed(None, [])
@@ -628,34 +628,66 @@ def process_submission(submission_id: int, now: dt.datetime | None = None) -> Pr
     return Processed(recorded.action.id, recorded.delivery_ids)
 
 
+_COUNT_FAILURE = (update(_submissions)
+                  .where(_submissions.c.id == bindparam("s_id"), _submissions.c.status == SubmissionStatus.RECEIVED)
+                  .values(attempts=_submissions.c.attempts + 1, updated_at=bindparam("s_now"))
+                  .returning(_submissions.c.attempts, _submissions.c.created_at))
+
+
 def submission_failed(submission_id: int, reason: str, now: dt.datetime | None = None) -> bool:
     """Count a failed try (after the caller rolled the try back); after MAX_SUBMISSION_ATTEMPTS tries, or once
     the submission is older than SUBMISSION_MAX_AGE, give up: erase the payload and release the e-mail hash so
-    the supporter can sign again. Returns True when it gave up."""
+    the supporter can sign again. Returns True when it gave up. Conditional UPDATEs: a submission another task
+    has recorded meanwhile is left alone."""
     now = now or utcnow()
-    submission = db.session.scalar(db.select(Submission).where(Submission.id == submission_id,
-                                                               Submission.status == SubmissionStatus.RECEIVED)
-                                   .with_for_update())
-    if submission is None:
+    row = db.session.execute(_COUNT_FAILURE, {"s_id": submission_id, "s_now": now}).one_or_none()
+    if row is None:
         return False
-    submission.attempts += 1
-    created = submission.created_at if submission.created_at.tzinfo else submission.created_at.replace(
-        tzinfo=dt.timezone.utc)
-    if submission.attempts < MAX_SUBMISSION_ATTEMPTS and now - created < SUBMISSION_MAX_AGE:
-        log.warning("submission %s not recorded (try %d): %s", submission_id, submission.attempts, reason)
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
+    if row.attempts < MAX_SUBMISSION_ATTEMPTS and now - created < SUBMISSION_MAX_AGE:
+        log.warning("submission %s not recorded (try %d): %s", submission_id, row.attempts, reason)
         return False
-    submission.status, submission.payload, submission.email_hash = SubmissionStatus.FAILED, None, None
-    submission.processed_at = now
-    log.error("submission %s given up after %d tries: %s", submission_id, submission.attempts, reason)
+    _give_up([submission_id], now)
+    log.error("submission %s given up after %d tries: %s", submission_id, row.attempts, reason)
     return True
 
 
-def submissions_waiting(grace: dt.timedelta, limit: int = 500) -> list[int]:
-    """Ids of signatures not recorded yet, untouched for `grace` (their task was lost, or the broker was down)."""
-    return list(db.session.scalars(
+def _give_up(ids: list[int], now: dt.datetime) -> int:
+    """Mark received submissions failed, erasing their payload and releasing their e-mail hash."""
+    return db.session.execute(
+        update(Submission).where(Submission.id.in_(ids), Submission.status == SubmissionStatus.RECEIVED)
+        .values(status=SubmissionStatus.FAILED, payload=None, email_hash=None, processed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def expire_submissions(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Give up signatures still unrecorded after SUBMISSION_MAX_AGE (e.g. a task that kills its worker never
+    counts its failure): their personal data is not kept waiting for ever."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
         db.select(Submission.id).where(Submission.status == SubmissionStatus.RECEIVED,
-                                       Submission.updated_at < utcnow() - grace)
+                                       Submission.created_at < now - SUBMISSION_MAX_AGE)
         .order_by(Submission.id).limit(limit)))
+    if not ids:
+        return 0
+    count = _give_up(ids, now)
+    log.error("%d signatures given up unrecorded after %s", count, SUBMISSION_MAX_AGE)
+    return count
+
+
+def submissions_to_requeue(grace: dt.timedelta, limit: int = 500, now: dt.datetime | None = None) -> list[int]:
+    """Ids of signatures not recorded yet and untouched for `grace` (their task was lost, the broker was down, or
+    a try failed), marked as touched now so that the next sweeps leave them alone for `grace` again: a long
+    queue is not filled with copies of tasks still waiting in it."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        db.select(Submission.id).where(Submission.status == SubmissionStatus.RECEIVED,
+                                       Submission.updated_at < now - grace)
+        .order_by(Submission.id).limit(limit)))
+    if ids:
+        db.session.execute(update(Submission).where(Submission.id.in_(ids)).values(updated_at=now)
+                           .execution_options(synchronize_session=False))
+    return ids
 
 
 def find_submission(token: str) -> Submission | None:

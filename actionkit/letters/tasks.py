@@ -84,11 +84,12 @@ def sweep_pending() -> int:
 
 @shared_task(name="letters.sweep_submissions", ignore_result=True)
 def sweep_submissions() -> int:
-    """Queue again every signature left unrecorded for a sweep interval (ACTIONKIT_SUBMISSION_SWEEP_SECONDS,
-    default 60): its task was lost, the broker was down when it was signed, or a try failed."""
-    grace = dt.timedelta(seconds=float(current_app.config["SUBMISSION_SWEEP_SECONDS"]))
-    received = services.submissions_waiting(grace)
-    db.session.rollback()
+    """Queue again every signature left unrecorded for ACTIONKIT_SUBMISSION_REQUEUE_SECONDS (default 300): its
+    task was lost, the broker was down when it was signed, or a try failed; give up those older than two days."""
+    grace = dt.timedelta(seconds=float(current_app.config["SUBMISSION_REQUEUE_SECONDS"]))
+    services.expire_submissions()
+    received = services.submissions_to_requeue(grace)
+    db.session.commit()  # marked before publishing: the next sweep leaves them alone for a while
     for submission_id in received:
         publish(process_submission, submission_id)
     if received:

@@ -248,7 +248,7 @@ def _compose_input(personalisation: Personalisation, sendable: list[int], form: 
     field id."""
     errors: dict[str, str] = {}
     offered = set(sendable)
-    included = [int(v) for v in request.form.getlist("include") if v.isdigit() and int(v) in offered]
+    included = list(dict.fromkeys(int(v) for v in request.form.getlist("include") if v.isdigit() and int(v) in offered))
     if not included and not plan.waiting:
         errors["letters"] = _("Choose at least one official to write to.")
     bodies: dict[int, str] = {}

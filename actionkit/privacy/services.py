@@ -16,7 +16,7 @@ from sqlalchemy import exists, or_, select, update
 from actionkit.db import utcnow
 from actionkit.delivery.models import FINAL_STATUSES, Delivery, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters.models import Action, Letter, Submission, Supporter
+from actionkit.letters.models import Action, Letter, Submission, SubmissionStatus, Supporter
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,14 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
             if letter.id not in statuses or statuses[letter.id] in UNDELIVERED:
                 letter.body = ""
                 report.erased_letters += 1
-    if actions:  # the signatures' e-mail hashes go too, so a later signature starts afresh
-        db.session.execute(update(Submission).where(Submission.action_id.in_([a.id for a in actions]))
-                           .values(email_hash=None, payload=None, updated_at=now)
-                           .execution_options(synchronize_session=False))
+    # Their signatures' e-mail hashes go too, so a later signature starts afresh; one not recorded yet (another
+    # campaign's, signed moments ago) is given up, so the worker cannot write their data again.
+    mine = or_(Submission.action_id.in_([a.id for a in actions]), Submission.email_hash == supporter.email_hash)
+    db.session.execute(update(Submission).where(mine, Submission.status == SubmissionStatus.RECEIVED)
+                       .values(status=SubmissionStatus.FAILED, processed_at=now)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(Submission).where(mine).values(email_hash=None, payload=None, updated_at=now)
+                       .execution_options(synchronize_session=False))
     supporter.email = supporter.first_name = supporter.last_name = None
     supporter.email_hash = f"deleted-{secrets.token_hex(28)}"  # unlinkable: a later signature starts afresh
     supporter.opt_in = False

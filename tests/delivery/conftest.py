@@ -27,7 +27,7 @@ from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, MatchAccuracy, Supporter
 from actionkit.officials.models import OfficeType
 from actionkit.privacy.crypto import crypto, email_hash
-from tests.conftest import REPO, worker_environment
+from tests.conftest import REPO, purge_queue, worker_environment
 from tests.factories import make_campaign, make_office
 
 
@@ -192,6 +192,7 @@ def start_worker(app: Flask, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     CELERY settings for the worker (e.g. the SMTP sink, a short lease).
     """
     workers: list[Worker] = []
+    purge_queue(app)
 
     def start(*, concurrency: int = 1, beat: bool = False, mail: Optional[dict[str, Any]] = None,
               delivery: Optional[dict[str, Any]] = None, celery: Optional[dict[str, Any]] = None,

@@ -50,7 +50,8 @@ def test_the_signature_is_one_encrypted_row_until_the_worker_records_it(journey:
     html = text(page)
     assert page.status_code == 200 and "Thank you, Ana!" in html and "We are preparing your letters" in html
     assert html.count("Being prepared") == 6 and "Tyree Jones" in html and "Sheriff of Hinds County" in html
-    assert '<meta http-equiv="refresh"' in html and 'data-preparing="true"' in html
+    assert 'data-preparing="true"' in html and "http-equiv" not in html  # no timed refresh (WCAG 2.2.1)
+    assert re.search(r'<a href="/act/[^"]+/thanks/[^"]+\?lang=en" id="refresh-link">Refresh this page</a>', html)
     assert "/privacy/delete/" not in html  # nothing to delete yet that the page could show
     status_url = resp.headers["Location"].replace("?", "/status?")
     assert journey.client.get(status_url).get_json() == {"letters": [], "pending": [], "final": False,
@@ -141,23 +142,52 @@ def test_the_sweep_queues_signatures_whose_task_was_lost(journey: Journey, monke
     sign_unprocessed(journey)
     sign_unprocessed(journey, GULFPORT, email="other@example.org")
     first, second = db.session.scalars(db.select(Submission).order_by(Submission.id)).all()
-    first.updated_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    first.updated_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
     db.session.commit()
     published: list[tuple[str, tuple]] = []
     monkeypatch.setattr(tasks, "publish", lambda task, *args: published.append((task.name, args)) or True)
     assert tasks.sweep_submissions() == 1
-    assert ("letters.process_submission", (first.id,)) in published
-    assert ("letters.process_submission", (second.id,)) not in published  # its own task is still due
+    assert published == [("letters.process_submission", (first.id,))]  # the second's own task is still due
+    assert tasks.sweep_submissions() == 0  # queued once per interval, however long the queue
 
 
-def test_deleting_my_data_lets_me_sign_again(journey: Journey) -> None:
+def test_a_signature_never_recorded_is_given_up_after_two_days(journey: Journey) -> None:
+    resp = sign_unprocessed(journey)
+    submission = db.session.scalar(db.select(Submission))
+    submission.created_at = dt.datetime.now(dt.timezone.utc) - services.SUBMISSION_MAX_AGE - dt.timedelta(hours=1)
+    db.session.commit()
+    tasks.sweep_submissions()
+    submission = db.session.get(Submission, submission.id, populate_existing=True)
+    assert submission.status is SubmissionStatus.FAILED
+    assert (submission.payload, submission.email_hash) == (None, None)
+    assert "could not be recorded" in text(journey.client.get(resp.headers["Location"]))
+
+
+def test_an_office_included_twice_is_written_once(journey: Journey) -> None:
+    page = journey.find(JACKSON)
+    include = re.findall(r'name="include" value="(\d+)"[^>]*checked', text(page))
+    assert journey.post("sign", page, include=[include[0], include[0], include[1]]).status_code == 303
+    process_received()
+    assert [letter.office_id for letter in db.session.scalar(db.select(Action)).letters] == \
+        [int(include[0]), int(include[1])]
+
+
+def test_deleting_my_data_lets_me_sign_again(journey: Journey, app: Flask) -> None:
+    from tests.factories import make_campaign
+
     journey.complete(JACKSON)
+    other = make_campaign(slug="second")
+    db.session.commit()
+    sign_unprocessed(Journey(journey.client, other))  # another campaign, not recorded yet
     supporter = db.session.scalar(db.select(Supporter))
     delete_supporter(supporter)
     db.session.commit()
-    assert db.session.scalar(db.select(Submission.email_hash)) is None
+    rows = db.session.scalars(db.select(Submission).order_by(Submission.id)).all()
+    assert [(r.status, r.email_hash, r.payload) for r in rows] == [
+        (SubmissionStatus.RECORDED, None, None), (SubmissionStatus.FAILED, None, None)]  # nothing left to write
+    assert process_received() == 0 and count(Supporter) == 1
     assert journey.complete(JACKSON).status_code == 303
-    assert count(Action) == 2 and count(Submission) == 2
+    assert count(Action) == 2 and count(Submission) == 3
 
 
 def test_a_letters_page_from_before_the_split_still_signs(journey: Journey, campaign) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import tasks
 from actionkit.letters.models import Action, Submission, SubmissionStatus
-from tests.conftest import REPO, stop_process_group, worker_environment
+from tests.conftest import REPO, purge_queue, stop_process_group, worker_environment
 from tests.letters.conftest import GULFPORT, JACKSON, Journey
 
 
@@ -79,8 +79,10 @@ def test_signatures_taken_while_the_broker_was_down_are_recorded_by_the_sweep(
     monkeypatch.undo()
 
     env = {**worker_environment(app), "ACTIONKIT_SUBMISSION_SWEEP_SECONDS": "1",
+           "ACTIONKIT_SUBMISSION_REQUEUE_SECONDS": "1",
            "ACTIONKIT_CELERY__beat_schedule_filename": json.dumps(str(tmp_path / "beat-schedule"))}
     log_path = tmp_path / "worker-beat.log"
+    purge_queue(app)
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "actionkit.worker", "worker", "-B", "--loglevel=INFO",
          "--concurrency=1", "--pool=prefork", "-Q", app.config["CELERY"]["task_default_queue"],

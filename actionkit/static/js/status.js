@@ -37,7 +37,10 @@
         return response.json();
       })
       .then(function (data) {
-        if (!update(data)) { window.setTimeout(poll, delay); }
+        if (!update(data)) {
+          if (preparing) { delay = Math.min(delay * 1.5, 15000); }  /* a worker that is down: ask less often */
+          window.setTimeout(poll, delay);
+        }
       })
       .catch(function () {
         delay = Math.min(delay * 2, maxDelay);
