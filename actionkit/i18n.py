@@ -17,6 +17,19 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+def choose_request_language() -> None:
+    """before_request of the supporter blueprints: each request picks its language afresh (Flask-Babel caches it
+    on g, which an app context shared across requests, as in tests, would carry over); a language button on a
+    POSTed page re-posts the page's own form with set_lang=<code>."""
+    from flask_babel import refresh
+
+    refresh()
+    g.pop("lang", None)
+    chosen = request.form.get("set_lang") if request.method == "POST" else None
+    if chosen in LANGUAGES:
+        g.lang = chosen
+
+
 def init_app(app: Flask) -> None:
     from actionkit.extensions import babel
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -94,16 +95,18 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(template)
 
 
-@pytest.fixture
-def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
-    instance = tmp_path / "instance"
+@contextmanager
+def private_app(database: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app in its context on this test's own database: a copy of the SQLite file `database`, or on
+    PostgreSQL the session's database (the URL), emptied afterwards (worker processes need committed rows, so
+    tests cannot isolate by rolling back)."""
     if PG_URL:
-        url = migrated_database
+        url = database
     else:
         target = tmp_path / "actionkit.sqlite"
-        shutil.copyfile(migrated_database, target)
+        shutil.copyfile(database, target)
         url = f"sqlite:///{target}"
-    app = create_app(_config(url, instance))
+    app = create_app(_config(url, tmp_path / "instance"))
     with app.app_context():
         yield app
         db.session.remove()
@@ -112,6 +115,12 @@ def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
+    with private_app(migrated_database, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

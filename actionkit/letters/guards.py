@@ -1,9 +1,10 @@
-"""Protections on the public POSTs besides CSRF: a same-origin check, a honeypot and rate limits."""
+"""Protections on the public pages besides CSRF: a same-origin check, a honeypot, rate limits, and headers that
+keep personal pages out of caches."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 DEFAULT_RATE_LIMIT = "10/minute;50/hour"
 
@@ -36,3 +37,12 @@ def cross_origin() -> bool:
 
 def honeypot_filled() -> bool:
     return bool((request.form.get("website") or "").strip())
+
+
+def private_page(resp: Response) -> Response:
+    """after_request of the supporter blueprints: pages carry form tokens and personal data, so never cached;
+    same-origin referrers let browsers send a real Origin header with our POSTs (with no-referrer they send
+    'Origin: null')."""
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    return resp

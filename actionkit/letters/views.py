@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, refresh
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
 from actionkit.extensions import db, limiter
-from actionkit.i18n import LANGUAGES
+from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
 from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
@@ -31,31 +31,12 @@ from actionkit.officials.models import DivisionType
 
 log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__)
+bp.before_request(choose_request_language)
+bp.after_request(guards.private_page)
 
 
 def lang() -> str:
     return str(get_locale() or "en")
-
-
-@bp.before_request
-def _switch_language() -> None:
-    """Each request picks its language afresh (Flask-Babel caches it on g, which an app context shared across
-    requests, as in tests, would carry over); a language button on a POSTed page re-posts the page's own form
-    with set_lang=<code>."""
-    refresh()
-    g.pop("lang", None)
-    chosen = request.form.get("set_lang") if request.method == "POST" else None
-    if chosen in LANGUAGES:
-        g.lang = chosen
-
-
-@bp.after_request
-def _private(resp: Response) -> Response:
-    """Pages carry form tokens and personal data: never cached. Same-origin referrers let browsers send a real
-    Origin header with our POSTs (with no-referrer they send 'Origin: null')."""
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "same-origin"
-    return resp
 
 
 def form_error_list(form: Any) -> list[tuple[str, str]]:

@@ -2,12 +2,12 @@
 its POST button erases the supporter's personal data. Reached by the action's token, never by an id."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request
-from flask_babel import get_locale, refresh
+from flask import Blueprint, abort, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from actionkit.extensions import db, limiter
-from actionkit.i18n import LANGUAGES
+from actionkit.i18n import choose_request_language
 from actionkit.letters import guards
 from actionkit.letters import services as letters
 from actionkit.privacy import services
@@ -15,23 +15,8 @@ from actionkit.privacy import tasks as _tasks  # noqa: F401  (registers privacy.
 from actionkit.privacy.forms import DeleteForm
 
 bp = Blueprint("privacy", __name__)
-
-
-@bp.before_request
-def _switch_language() -> None:
-    """As on the letters pages: the language is chosen afresh for each request."""
-    refresh()
-    g.pop("lang", None)
-    chosen = request.form.get("set_lang") if request.method == "POST" else None
-    if chosen in LANGUAGES:
-        g.lang = chosen
-
-
-@bp.after_request
-def _private(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "same-origin"
-    return resp
+bp.before_request(choose_request_language)  # as on the letters pages
+bp.after_request(guards.private_page)
 
 
 def _page(template: str, status: int = 200, **context: object) -> tuple[str, int]:

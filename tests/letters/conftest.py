@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -29,7 +28,7 @@ from actionkit.officials import geocoders
 from actionkit.officials.fake_geocoder import FakeCensusGeocoder
 from actionkit.officials.models import Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType, \
     ZipDivision
-from tests.conftest import PG_URL, _config
+from tests.conftest import PG_URL, _config, private_app
 from tests.factories import make_office
 from tests.officials.conftest import CENSUS_FIXTURES, geocoder_settings
 
@@ -143,26 +142,12 @@ def letters_template(migrated_database: str, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture
 def app(migrated_database: str, letters_template: str | None, tmp_path: Path) -> Iterator[Flask]:
     """Like tests/conftest.py's app, on a database that already holds the directory and the demo campaign."""
-    instance = tmp_path / "instance"
-    if letters_template is None:
-        url = migrated_database
-    else:
-        target = tmp_path / "actionkit.sqlite"
-        shutil.copyfile(letters_template, target)
-        url = f"sqlite:///{target}"
-    created = create_app(_config(url, instance))
-    with created.app_context():
-        if letters_template is None:
+    with private_app(letters_template or migrated_database, tmp_path) as created:
+        if letters_template is None:  # PostgreSQL: every test starts from empty tables
             build_directory()
             campaigns.create_demo_campaign()
             db.session.commit()
         yield created
-        db.session.remove()
-        if PG_URL:
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
 
 
 @pytest.fixture
