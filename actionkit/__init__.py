@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp):
         app.register_blueprint(bp)
+    security.redact_logs(app)  # no URL token or client address in any log line
 
     from actionkit.campaigns.cli import campaigns_cli
     from actionkit.delivery.cli import delivery_cli

@@ -67,6 +67,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PROXY_FIX_HOPS=0,
         PUBLIC_URL=None,
         RETENTION_DAYS=30,
+        DELETE_LINK_MINUTES=60,  # the thank-you page's token may delete data this long after signing
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
         SUBMISSION_REQUEUE_SECONDS=300,  # an unrecorded signature untouched this long is queued again

@@ -1,5 +1,9 @@
-"""Security headers on every response: a strict CSP (no third-party anything), framing and referrer rules."""
+"""Security headers on every response: a strict CSP (no third-party anything), framing and referrer rules; and
+no secret token (thank-you, deletion, upload links) or client address in any log line."""
 from __future__ import annotations
+
+import logging
+import re
 
 from flask import Flask, Response
 
@@ -20,3 +24,51 @@ def init_app(app: Flask) -> None:
         if not app.config["EMBEDDED"]:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return resp
+
+
+REDACTED = "[token]"
+# Loggers that write request lines: the development server's and gunicorn's (access and error logs).
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+_CLIENT = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)(?= - )")
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites a log record so that no URL token (any route argument named token) and no client address at the
+    start of a request line reaches a handler."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        super().__init__()
+        self.pattern = pattern
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it for logging to report
+            return True
+        clean = _CLIENT.sub("-", self.pattern.sub(lambda m: m.group(1) + REDACTED, message))
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def token_pattern(app: Flask) -> re.Pattern[str]:
+    """The path segment of every route argument called token (e.g. /thanks/<token>), wherever it appears."""
+    prefixes = set()
+    for rule in app.url_map.iter_rules():
+        for match in re.finditer(r"([^<>]*)<(?:[^:<>]+:)?token>", rule.rule):
+            prefixes.add(match.group(1).rsplit(">", 1)[-1].split("/")[-2] + "/")
+    alternatives = "|".join(re.escape("/" + p) for p in sorted(prefixes)) or "(?!)"
+    return re.compile(rf"({alternatives})[^/?#\s\"']+")
+
+
+def redact_logs(app: Flask) -> RedactTokens:
+    """Install the redacting filter on the request loggers and on every root handler (call once the blueprints
+    are registered: the pattern comes from the URL map)."""
+    redactor = RedactTokens(token_pattern(app))
+    targets: list[logging.Filterer] = [logging.getLogger(name) for name in REQUEST_LOGGERS]
+    targets += list(logging.getLogger().handlers)
+    for target in targets:
+        for old in [f for f in target.filters if isinstance(f, RedactTokens)]:
+            target.removeFilter(old)
+        target.addFilter(redactor)
+    return redactor

@@ -504,14 +504,15 @@ class PrintChannel:
         self.font_path = font_path
 
     def write_batch(self, office: "Office", letters: list[PrintedLetter], batch_id: str,
-                    directory: Path) -> tuple[Path, str]:
-        """Render and durably write the batch PDF; returns its path and SHA-256."""
+                    directory: Path, file_name: Optional[str] = None) -> tuple[Path, bytes]:
+        """Render the batch PDF and durably write it encrypted (it holds names and personal paragraphs) as
+        <name>.pdf.enc; returns the stored path and the plain PDF."""
         from actionkit.delivery.pdf import render_batch  # fpdf2 is slow to import; workers never need it
 
         data = render_batch(office, letters, batch_id, font_path=self.font_path)
-        path = directory / f"{batch_id}-{_slug(office.title)}.pdf"
-        write_atomically(path, data)
-        return path, hashlib.sha256(data).hexdigest()
+        path = directory / f"{file_name or f'{batch_id}-{_slug(office.title)}.pdf'}{SEALED_SUFFIX}"
+        write_atomically(path, crypto().encrypt_bytes(data))
+        return path, data
 
 
 def _slug(text: str) -> str:
@@ -519,11 +520,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "office"
 
 
+SEALED_SUFFIX = ".enc"  # a print batch as stored: Fernet-encrypted PDF
+
 # Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; CWC and WEBHOOK
 # have no implementation yet, so nothing can select them (the sweeper holds any such row for review).
 QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL,)
 BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT,)
 AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
+# Channels that must send the constituent's street address (CWC does); while a delivery on one of them is not
+# final the action keeps street, ZIP and phone. Email and print letters need only name and city, so for them
+# the address purge erases the street at once (privacy.services.purge_street_addresses).
+STREET_ADDRESS_CHANNELS: frozenset[Channel] = frozenset({Channel.CWC})
 
 
 def for_delivery(delivery: "Outgoing | Delivery", config: dict[str, Any]) -> SendingChannel:

@@ -65,9 +65,10 @@ def sweep_command() -> None:
 @click.option("--office", "office_ids", type=int, multiple=True, help="Office id (repeatable).")
 @click.option("--all-pending", is_flag=True, help="Every office with pending print letters.")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the PDFs (default: DELIVERY print_output, instance/print-batches).")
+              help="Folder for plain copies of the PDFs to print (delete them once printed); without it the "
+                   "batches are only stored encrypted, for admins to download from the delivery monitor.")
 def print_batch_command(office_ids: tuple[int, ...], all_pending: bool, output: Optional[Path]) -> None:
-    """Write one PDF per office of its pending print letters and mark them sent."""
+    """Write one PDF per office of its pending print letters (stored encrypted) and mark them sent."""
     from actionkit.delivery import print_batch
 
     if bool(office_ids) == all_pending:
@@ -77,13 +78,20 @@ def print_batch_command(office_ids: tuple[int, ...], all_pending: bool, output: 
     with click.progressbar(targets, label="Print batches", show_pos=True) as bar:
         for office_id in bar:
             try:
-                result = print_batch.make_print_batch(office_id, output)
+                result = print_batch.make_print_batch(office_id)
             except print_batch.PrintBatchError as exc:
                 raise click.ClickException(str(exc)) from exc
             if result is not None:
                 results.append(result)
+                if output is not None:
+                    output.mkdir(parents=True, exist_ok=True)
+                    (output / result.download_name).write_bytes(result.data)
+                    (output / result.download_name).chmod(0o600)
     for r in results:
         extra = f" ({r.withdrawn} withdrawn, not printed)" if r.withdrawn else ""
-        click.echo(f"{r.path}: {r.letters} letters to {r.office_title}, batch {r.batch_id}{extra}")
+        where = output / r.download_name if output is not None else r.path
+        click.echo(f"{where}: {r.letters} letters to {r.office_title}, batch {r.batch_id}{extra}")
     letters = sum(r.letters for r in results)
-    click.echo(f"{len(results)} batches, {letters} letters written to {print_batch.output_dir(output)}")
+    click.echo(f"{len(results)} batches, {letters} letters written to "
+               f"{output if output is not None else print_batch.output_dir()}"
+               + ("" if output is not None else " (encrypted: download them from the delivery monitor)"))

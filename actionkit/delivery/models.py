@@ -29,9 +29,12 @@ class DeliveryStatus(str, enum.Enum):
     FAILED = "failed"  # permanent error; staff may retry
     DEAD = "dead"  # too many attempts or too old; staff may retry
     HELD = "held"  # held for review (e.g. no usable channel, or target awaiting a match)
+    CANCELLED = "cancelled"  # the supporter deleted their data before it was sent; never retried
+    EXPIRED = "expired"  # not delivered within the retention period; its address data was purged
 
 
-FINAL_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+FINAL_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.CANCELLED,
+                  DeliveryStatus.EXPIRED)
 
 
 class Delivery(TimestampMixin, db.Model):
@@ -70,5 +73,7 @@ class PrintBatch(TimestampMixin, db.Model):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
     letter_count: Mapped[int] = mapped_column(Integer)
-    file_name: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(255))  # the download name; stored as <file_name>.enc
+    sha256: Mapped[str] = mapped_column(String(64))  # of the PDF as last written (rewritten after a deletion)
+    # When the file was deleted (retention period over, or nobody left in it after deletions).
+    purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))

@@ -47,6 +47,9 @@ SEND_TASK = "delivery.send"
 HOUR = dt.timedelta(hours=1)
 PRINT_LEASE = dt.timedelta(hours=1)
 RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.HELD)
+# What the monitor lists: the retryable rows and those that ran out of time (no Retry: their data is purged).
+LISTED = RETRYABLE + (DeliveryStatus.EXPIRED,)
+CANCEL_REASON = "cancelled: the supporter deleted their data"
 _OUTBOX = "actionkit.delivery.publish_after_commit"
 
 
@@ -276,6 +279,8 @@ def claim(delivery_id: int, now: Optional[dt.datetime] = None) -> Optional[Claim
 def attempt(held: Claim, now: Optional[dt.datetime] = None) -> DeliveryStatus:
     """Send a claimed delivery through its channel and record the classified outcome."""
     delivery = _load(held.id)
+    if delivery.withdrawn:  # deleted between the claim and now: cancelled, not failed
+        return cancel(held, now)
     try:
         outcome = channels.for_delivery(delivery, current_app.config).send(delivery)
     except Exception as exc:  # a bug or an unexpected library error: retry later, and tell the operator
@@ -313,6 +318,16 @@ def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.date
         log.warning("delivery %s %s via %s (attempt %s): %s", delivery_id, status.value, channel, attempts,
                     outcome.reason)
     return status
+
+
+def cancel(delivery: "Claim | Delivery", now: Optional[dt.datetime] = None) -> DeliveryStatus:
+    """Record a claimed delivery as cancelled (its supporter deleted their data); it is never retried."""
+    now = now or utcnow()
+    if not _fenced_update(delivery.id, delivery.attempts, now, status=DeliveryStatus.CANCELLED,
+                          last_error=CANCEL_REASON, final_at=now, lease_expires_at=None):
+        return DeliveryStatus.SENDING
+    log.info("delivery %s cancelled: the supporter deleted their data", delivery.id)
+    return DeliveryStatus.CANCELLED
 
 
 def _fenced_update(delivery_id: int, claimed_attempts: int, now: dt.datetime, /, **values: Any) -> bool:

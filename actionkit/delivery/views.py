@@ -1,8 +1,11 @@
-"""The delivery monitor under /staff/deliveries: counts by status and channel, failed, dead and held deliveries
-with reason and attempts, retry one or all, and print batches (PDF per office) for hand delivery."""
+"""The delivery monitor under /staff/deliveries: counts by status and channel, failed, dead, held and expired
+deliveries with reason and attempts, retry one or all, and print batches (PDF per office) for hand delivery.
+
+Print batches hold supporters' names, cities and paragraphs: only admins make and download them (as only admins
+export personal data); editors see how many letters wait for each office."""
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -35,14 +38,16 @@ class RetryAllForm(FlaskForm):
 def index() -> str:
     page = request.args.get("page", 1, type=int) or 1
     shown = request.args.get("status")
-    statuses = [DeliveryStatus(shown)] if shown in {s.value for s in services.RETRYABLE} else list(services.RETRYABLE)
+    listed = {s.value for s in services.LISTED} | {DeliveryStatus.CANCELLED.value}
+    statuses = [DeliveryStatus(shown)] if shown in listed else list(services.LISTED)
     failures = services.list_failures(limit=PER_PAGE, offset=(max(page, 1) - 1) * PER_PAGE, statuses=statuses)
     counts = services.status_counts()
     recent = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(20)).all()
     return render_template("delivery/index.html", counts=counts, statuses=list(DeliveryStatus),
                            channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
                            retry_form=RetryAllForm(), print_queue=services.print_queue(),
-                           batches=recent, page_title="Deliveries")
+                           retryable=services.RETRYABLE, batches=recent,
+                           may_print=current_user.role.allows(Role.ADMIN), page_title="Deliveries")
 
 
 @bp.post("/<int:delivery_id>/retry")
@@ -77,7 +82,7 @@ def retry_all() -> Any:
 
 
 @bp.post("/print/<int:office_id>")
-@role_required(Role.EDITOR)
+@role_required(Role.ADMIN)
 def make_batch(office_id: int) -> Any:
     """Write the office's pending print letters to a PDF, mark them sent, and download it."""
     try:
@@ -91,20 +96,21 @@ def make_batch(office_id: int) -> Any:
     audit(current_user._get_current_object(), "delivery.print_batch", "office", office_id,
           batch=result.batch_id, letters=result.letters, withdrawn=result.withdrawn)
     db.session.commit()
-    return send_file(result.path, mimetype="application/pdf", as_attachment=True, download_name=result.path.name)
+    return send_file(io.BytesIO(result.data), mimetype="application/pdf", as_attachment=True,
+                     download_name=result.download_name)
 
 
 @bp.get("/print/batches/<batch_id>")
-@role_required(Role.EDITOR)
+@role_required(Role.ADMIN)
 def download_batch(batch_id: str) -> Any:
-    """Download a batch made earlier (a lost download, a second copy)."""
+    """Download a batch made earlier (a lost download, a second copy), until the retention period ends."""
     batch = db.session.get(PrintBatch, batch_id)
     if batch is None or not set(batch.file_name) <= BATCH_NAME_OK:
         abort(404)
-    path = Path(print_batch.output_dir()) / batch.file_name
-    if not path.is_file():
+    data = print_batch.read_batch(batch)
+    if data is None:
         abort(404)
     audit(current_user._get_current_object(), "delivery.print_download", "print_batch", batch.id,
           office_id=batch.office_id, letters=batch.letter_count)
     db.session.commit()
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=batch.file_name)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=batch.file_name)

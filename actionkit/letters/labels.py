@@ -45,6 +45,7 @@ STATUS_LABELS = {
     "held": _l("Held for review"),
     "failed": _l("Not delivered; our team is looking into it"),
     "cancelled": _l("Cancelled"),
+    "expired": _l("Not delivered in time; no longer sent"),
 }
 
 

@@ -19,7 +19,7 @@ from actionkit.campaigns.models import Campaign, Personalisation
 from actionkit.db import utcnow
 from actionkit.delivery import channels as delivery_channels
 from actionkit.delivery import services as delivery_services
-from actionkit.delivery.models import FINAL_STATUSES, Channel, Delivery, DeliveryStatus
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import rendering
 from actionkit.letters.models import Action, Letter, MatchAccuracy, Submission, SubmissionStatus, Supporter
@@ -50,7 +50,6 @@ HOLD_WARNINGS = {
     "boundary_disagreement": ((OfficeType.SHERIFF, OfficeType.US_REPRESENTATIVE),
                               "held for review: geocoder and boundary files disagree"),
 }
-CANCELLED_PREFIX = "cancelled"
 
 
 class DuplicateAction(Exception):
@@ -797,7 +796,7 @@ class LetterStatus:
 
     @property
     def final(self) -> bool:
-        return self.status in ("sent", "printed", "failed", "cancelled")
+        return self.status in ("sent", "printed", "failed", "cancelled", "expired")
 
 
 def delivery_status(delivery: Delivery | None) -> str:
@@ -815,8 +814,10 @@ def delivery_status(delivery: Delivery | None) -> str:
         return "printed" if delivery.channel is Channel.PRINT else "sent"
     if status is DeliveryStatus.HELD:
         return "held"
-    if status in FINAL_STATUSES and (delivery.last_error or "").startswith(CANCELLED_PREFIX):
+    if status is DeliveryStatus.CANCELLED:
         return "cancelled"
+    if status is DeliveryStatus.EXPIRED:
+        return "expired"
     return "failed"
 
 

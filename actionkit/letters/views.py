@@ -291,8 +291,11 @@ def sign(slug: str) -> Any:
 # --- the thank-you page ------------------------------------------------------------------------------------------
 
 def _status_payload(action: services.Action) -> dict[str, Any]:
+    if action.supporter.deleted_at is not None:
+        return {"letters": [], "pending": [], "final": True, "deleted": True}
     statuses = services.letter_statuses(action)
     return {
+        "deleted": False,
         "letters": [{"id": s.letter_id, "status": s.status, "label": labels.status_label(s.status)}
                     for s in statuses],
         "pending": list(action.pending_types or []),
@@ -316,10 +319,11 @@ def thanks(slug: str, token: str) -> tuple[str, int]:
         return _received(slug, token)
     campaign = action.campaign
     share_url = public_url() + url_for("letters.campaign", slug=campaign.slug)
-    statuses = services.letter_statuses(action)
+    deleted = action.supporter.deleted_at is not None
+    statuses = [] if deleted else services.letter_statuses(action)  # after a deletion: not even whom they wrote to
     return _page("letters/thanks.html", campaign=campaign, action=action, token=token, statuses=statuses,
                  items=list(zip(action.letters, statuses)), payload=_status_payload(action), share_url=share_url,
-                 deleted=action.supporter.deleted_at is not None)
+                 deleted=deleted)
 
 
 def _received(slug: str, token: str) -> tuple[str, int]:

@@ -26,6 +26,13 @@ class Crypto:
     def decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Encrypt a whole file (e.g. a print batch PDF) under the current key."""
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        return self._fernet.decrypt(token)
+
     def rotate(self, token: str) -> str:
         """Re-encrypt under the first (current) key."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")

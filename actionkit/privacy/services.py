@@ -1,7 +1,13 @@
 """Deleting a supporter's data at their request, and purging addresses once letters are delivered.
 
-What stays is anonymous: counts of actions and letters, county and districts (for stats), and the text of
-letters already delivered to officials (the record of what was sent). Functions flush and never commit.
+What stays after a deletion is anonymous: counts of actions and letters, county and districts, and per letter
+only what stats need (office, date, status, channel); every letter's text is erased, and the print batches that
+held their letters are rewritten without them. Functions flush and never commit.
+
+Retention: the street, ZIP and phone are kept only while a delivery on a channel that sends them is not final
+(channels.STREET_ADDRESS_CHANNELS) or office types still wait for a match; deliveries not final after the
+retention period expire; city and paragraph go once every delivery has been final for the retention period;
+print batches and (embedded mode) the file outbox are deleted after it.
 """
 from __future__ import annotations
 
@@ -10,19 +16,24 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+import time
+from pathlib import Path
+
 from flask import current_app
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import String, cast, exists, or_, select, update
 
 from actionkit.db import utcnow
-from actionkit.delivery.models import FINAL_STATUSES, Delivery, DeliveryStatus
+from actionkit.delivery import print_batch
+from actionkit.delivery.channels import STREET_ADDRESS_CHANNELS
+from actionkit.delivery.models import FINAL_STATUSES, Channel, Delivery, DeliveryStatus
+from actionkit.delivery.services import CANCEL_REASON
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Submission, SubmissionStatus, Supporter
 
 log = logging.getLogger(__name__)
 
-CANCEL_REASON = "cancelled: the supporter deleted their data"
 DEFAULT_RETENTION_DAYS = 30
-UNDELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+EXPIRED_REASON = "expired: not delivered within the retention period"
 
 
 @dataclass
@@ -32,10 +43,12 @@ class Deletion:
     actions: int = 0
     cancelled: int = 0
     erased_letters: int = 0
+    print_batches: int = 0  # batches rewritten without them (or deleted)
 
 
 def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> Deletion:
-    """Erase name, e-mail, address and phone; cancel deliveries not yet sent and erase those letters' text."""
+    """Erase name, e-mail, address and phone; cancel deliveries not yet sent; erase every letter's text and
+    rewrite the print batches that held their letters."""
     now = now or utcnow()
     report = Deletion()
     actions = list(db.session.scalars(select(Action).where(Action.supporter_id == supporter.id)))
@@ -51,15 +64,16 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
         report.cancelled = db.session.execute(
             update(Delivery).where(Delivery.letter_id.in_(letter_ids),
                                    Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.HELD]))
-            .values(status=DeliveryStatus.FAILED, last_error=CANCEL_REASON, final_at=now, lease_expires_at=None,
-                    updated_at=now)
+            .values(status=DeliveryStatus.CANCELLED, last_error=CANCEL_REASON, final_at=now,
+                    lease_expires_at=None, updated_at=now)
             .execution_options(synchronize_session="fetch")).rowcount or 0
-        statuses = dict(db.session.execute(
-            select(Delivery.letter_id, Delivery.status).where(Delivery.letter_id.in_(letter_ids))).all())
         for letter in letters:
-            if letter.id not in statuses or statuses[letter.id] in UNDELIVERED:
-                letter.body = ""
-                report.erased_letters += 1
+            letter.body = letter.subject = ""
+            report.erased_letters += 1
+        batches = list(db.session.scalars(
+            select(Delivery.provider_ref).where(Delivery.letter_id.in_(letter_ids), Delivery.channel == Channel.PRINT,
+                                                Delivery.status == DeliveryStatus.SENT,
+                                                Delivery.provider_ref.is_not(None)).distinct()))
     # Their signatures' e-mail hashes go too, so a later signature starts afresh; one not recorded yet (another
     # campaign's, signed moments ago) is given up, so the worker cannot write their data again.
     mine = or_(Submission.action_id.in_([a.id for a in actions]), Submission.email_hash == supporter.email_hash)
@@ -73,8 +87,11 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     supporter.opt_in = False
     supporter.deleted_at = now
     db.session.flush()
-    log.info("supporter %s deleted their data: %d actions, %d deliveries cancelled, %d letters erased",
-             supporter.id, report.actions, report.cancelled, report.erased_letters)
+    if letter_ids and batches:
+        report.print_batches = print_batch.rewrite_batches(batches, now=now)
+    log.info("supporter %s deleted their data: %d actions, %d deliveries cancelled, %d letters erased, "
+             "%d print batches rewritten", supporter.id, report.actions, report.cancelled, report.erased_letters,
+             report.print_batches)
     return report
 
 
@@ -104,3 +121,65 @@ def purge_addresses(keep: dt.timedelta, now: dt.datetime | None = None, limit: i
             .execution_options(synchronize_session=False))
         log.info("purged the addresses of %d actions", len(ids))
     return len(ids)
+
+
+def expire_overdue(keep: dt.timedelta, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Mark deliveries still waiting (pending or held) after the retention period as expired, so their
+    supporters' address data is not kept for them any longer; a row a worker holds (sending) is left."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(Delivery.id).where(Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.HELD]),
+                                  Delivery.created_at < now - keep).order_by(Delivery.id).limit(limit)))
+    if ids:
+        db.session.execute(
+            update(Delivery).where(Delivery.id.in_(ids),
+                                   Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.HELD]))
+            .values(status=DeliveryStatus.EXPIRED, last_error=EXPIRED_REASON, final_at=now, lease_expires_at=None,
+                    queued_at=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+        log.warning("%d deliveries expired: not delivered within the retention period", len(ids))
+    return len(ids)
+
+
+def purge_street_addresses(now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Erase street, ZIP and phone of actions no delivery still needs them for: no office type waits for a
+    match (that needs the address) and no delivery on a channel that sends the address is not final."""
+    now = now or utcnow()
+    needing = (select(Letter.id).join(Delivery, Delivery.letter_id == Letter.id)
+               .where(Letter.action_id == Action.id, Delivery.channel.in_(list(STREET_ADDRESS_CHANNELS)),
+                      Delivery.status.notin_(FINAL_STATUSES)))
+    has_address = or_(Action.street.is_not(None), Action.zip.is_not(None), Action.phone.is_not(None))
+    ids = list(db.session.scalars(
+        select(Action.id).where(Action.address_purged_at.is_(None), has_address,
+                                cast(Action.pending_types, String) == "[]", ~exists(needing))
+        .order_by(Action.id).limit(limit)))
+    if ids:
+        db.session.execute(update(Action).where(Action.id.in_(ids))
+                           .values(street=None, zip=None, phone=None, updated_at=now)
+                           .execution_options(synchronize_session=False))
+        log.info("erased the street addresses of %d actions no delivery needs them for", len(ids))
+    return len(ids)
+
+
+def purge_outbox(folder: Path | str, keep: dt.timedelta, now: float | None = None) -> int:
+    """Embedded mode's file outbox is the sent-mail store: delete messages older than the retention period."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    cutoff = (now if now is not None else time.time()) - keep.total_seconds()
+    removed = 0
+    for path in folder.glob("*.eml"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    if removed:
+        log.info("deleted %d sent messages from the file outbox (retention period over)", removed)
+    return removed
+
+
+def purge_print_batches(keep: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Delete the (encrypted) print batch PDFs made before the retention period."""
+    return print_batch.purge_batches(keep, now=now)

@@ -1,7 +1,8 @@
-"""Privacy tasks: the periodic purge of addresses after delivery and the retention period."""
+"""Privacy tasks: the periodic purge of addresses, overdue deliveries, print batches and the file outbox."""
 from __future__ import annotations
 
 from celery import shared_task
+from flask import current_app
 
 from actionkit.extensions import db
 from actionkit.privacy import services
@@ -13,9 +14,21 @@ def purge_expired() -> int:
 
     keep = services.retention(retention_days())
     total = 0
+    while services.expire_overdue(keep) >= 1000:  # first: an expired delivery no longer keeps an address
+        db.session.commit()
+    db.session.commit()
+    while services.purge_street_addresses() >= 1000:
+        db.session.commit()
+    db.session.commit()
     while True:
         purged = services.purge_addresses(keep)
         db.session.commit()
         total += purged
         if purged < 1000:
-            return total
+            break
+    services.purge_print_batches(keep)
+    db.session.commit()
+    mail = current_app.config["MAIL"]
+    if mail.get("backend") == "file":
+        services.purge_outbox(mail["outbox"], keep)
+    return total

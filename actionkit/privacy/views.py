@@ -1,11 +1,17 @@
 """'Delete my data': the link in the confirmation e-mail (and on the thank-you page) opens a confirmation page;
-its POST button erases the supporter's personal data. Reached by the action's token, never by an id."""
+its POST button erases the supporter's personal data. Reached by the action's token, never by an id.
+
+The thank-you page's token stays in the browser's history, so it may delete data only for DELETE_LINK_MINUTES
+after signing; after that the page asks for the link in the confirmation e-mail, which always works."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from actionkit.db import utcnow
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards
@@ -31,6 +37,8 @@ def delete(token: str) -> tuple[str, int]:
         abort(404)
     supporter = action.supporter
     form = DeleteForm()
+    if supporter.deleted_at is None and not _may_delete(action, token):
+        return _page("privacy/use_email.html", 403, campaign=action.campaign)
     if request.method == "POST" and "set_lang" not in request.form:
         if guards.cross_origin():
             return _page("letters/problem.html", 403, title=_("This form was sent from another website"),
@@ -41,3 +49,11 @@ def delete(token: str) -> tuple[str, int]:
             return _page("privacy/deleted.html", campaign=action.campaign)
     return _page("privacy/delete.html", campaign=action.campaign, form=form, token=token,
                  deleted=supporter.deleted_at is not None)
+
+
+def _may_delete(action: letters.Action, token: str) -> bool:
+    """The e-mailed link always may; the thank-you page's link only shortly after signing."""
+    if action.email_token_hash is not None and action.email_token_hash == letters.token_hash(token):
+        return True
+    created = action.created_at if action.created_at.tzinfo else action.created_at.replace(tzinfo=dt.timezone.utc)
+    return utcnow() - created < dt.timedelta(minutes=float(current_app.config["DELETE_LINK_MINUTES"]))

@@ -396,7 +396,7 @@ OFFICE_LABELS = {
 }
 STATUS_LABELS = {
     "pending": "Pending", "sending": "Sending", "sent": "Sent", "failed": "Failed", "dead": "Gave up",
-    "held": "Held for review", NO_DELIVERY: "Not queued",
+    "held": "Held for review", "cancelled": "Cancelled", "expired": "Expired", NO_DELIVERY: "Not queued",
 }
 CHANNEL_LABELS = {"email": "E-mail", "print": "Print", "cwc": "CWC", "webhook": "Webhook", NO_DELIVERY: "None"}
 LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}

@@ -55,7 +55,7 @@ def test_batch_pdf_has_a_cover_and_a_page_per_letter(app, sheriff, tmp_path):
     out = tmp_path / "batches"
     result = print_batch.make_print_batch(sheriff.id, out)
     assert result is not None and result.letters == 3
-    data = result.path.read_bytes()
+    data = result.data
     assert data.startswith(b"%PDF") and page_count(data) == 4
     text = pdf_text(data)
     for name in ("García", "Peña", "Muñoz", "Madison County", "2941 Highway 51", result.batch_id,
@@ -68,7 +68,9 @@ def test_batch_pdf_has_a_cover_and_a_page_per_letter(app, sheriff, tmp_path):
     rows = db.session.scalars(db.select(Delivery).where(Delivery.id.in_(ids))).all()
     assert {(r.status, r.provider_ref) for r in rows} == {(DeliveryStatus.SENT, result.batch_id)}
     batch = db.session.get(PrintBatch, result.batch_id)
-    assert (batch.office_id, batch.letter_count, batch.file_name) == (sheriff.id, 3, result.path.name)
+    assert (batch.office_id, batch.letter_count, batch.file_name) == (sheriff.id, 3, result.download_name)
+    assert not result.path.read_bytes().startswith(b"%PDF")  # stored encrypted
+    assert print_batch.read_batch(batch, out) == data
     assert print_batch.make_print_batch(sheriff.id, out) is None  # nothing left: safe to re-run
 
 
@@ -112,9 +114,9 @@ def test_withdrawn_supporters_are_not_printed(app, sheriff, tmp_path):
     db.session.commit()
     result = print_batch.make_print_batch(sheriff.id, tmp_path)
     assert (result.letters, result.withdrawn) == (1, 1)
-    assert b"Pe\xf1a" not in pdf_text(result.path.read_bytes())
+    assert b"Pe\xf1a" not in pdf_text(result.data)
     db.session.expire_all()
-    assert db.session.get(Delivery, withdrawn).status is DeliveryStatus.FAILED
+    assert db.session.get(Delivery, withdrawn).status is DeliveryStatus.CANCELLED
 
 
 def test_latin1_keeps_spanish_and_transliterates_the_rest():
@@ -129,7 +131,7 @@ def test_a_truetype_font_prints_any_script(app, sheriff, tmp_path):
     app.config["DELIVERY"]["print_font"] = str(DEJAVU)
     print_letters(sheriff, [("Thị", "Nguyễn"), ("Олена", "Шевченко")])
     result = print_batch.make_print_batch(sheriff.id, tmp_path)
-    data = result.path.read_bytes()
+    data = result.data
     assert page_count(data) == 3 and b"DejaVu" in data
 
 
@@ -146,3 +148,49 @@ def test_cli_print_batch(app, runner, sheriff, tmp_path):
     assert runner.invoke(args=["delivery", "print-batch"]).exit_code == 2
     missing = runner.invoke(args=["delivery", "print-batch", "--office", "99999"])
     assert missing.exit_code == 1 and "no office with id 99999" in missing.output
+
+
+def test_a_deletion_rewrites_the_batches_that_held_the_supporter(app, sheriff, tmp_path):
+    from actionkit.letters.models import Supporter
+    from actionkit.privacy import services as privacy
+
+    app.config["DELIVERY"]["print_output"] = str(tmp_path)
+    kept, gone = print_letters(sheriff, [("Ana", "García"), ("Luis", "Peña")])
+    both = print_batch.make_print_batch(sheriff.id)
+    assert b"Pe\xf1a" in pdf_text(both.data)
+    (alone,) = print_letters(sheriff, [("Luis", "Peña")])  # a second batch holding only Luis (another campaign)
+    db.session.get(Delivery, alone).letter.action.supporter = db.session.get(Delivery, gone).letter.action.supporter
+    db.session.commit()
+    only = print_batch.make_print_batch(sheriff.id)
+
+    supporter = db.session.get(Supporter, db.session.get(Delivery, gone).letter.action.supporter_id)
+    report = privacy.delete_supporter(supporter)
+    db.session.commit()
+    assert report.print_batches == 2
+    first = db.session.get(PrintBatch, both.batch_id)
+    data = print_batch.read_batch(first)
+    assert data is not None and page_count(data) == 2 and first.letter_count == 1
+    assert b"Pe\xf1a" not in pdf_text(data) and b"Garc\xeda" in pdf_text(data)
+    second = db.session.get(PrintBatch, only.batch_id)
+    assert second.purged_at is not None and print_batch.read_batch(second) is None
+    assert not only.path.exists()
+    assert db.session.get(Delivery, kept).status is DeliveryStatus.SENT
+
+
+def test_batches_are_deleted_after_the_retention_period(app, sheriff, tmp_path):
+    import datetime as dt
+
+    from actionkit.db import utcnow
+    from actionkit.privacy import tasks
+
+    app.config["DELIVERY"]["print_output"] = str(tmp_path)
+    print_letters(sheriff, [("Ana", "García")])
+    result = print_batch.make_print_batch(sheriff.id)
+    assert print_batch.purge_batches(dt.timedelta(days=30)) == 0 and result.path.exists()
+    batch = db.session.get(PrintBatch, result.batch_id)
+    batch.created_at = utcnow() - dt.timedelta(days=31)
+    db.session.commit()
+    app.config["RETENTION_DAYS"] = 30
+    tasks.purge_expired()
+    db.session.expire_all()
+    assert not result.path.exists() and db.session.get(PrintBatch, result.batch_id).purged_at is not None

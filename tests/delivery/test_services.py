@@ -396,10 +396,24 @@ def test_retry_never_revives_a_supporter_who_deleted_their_data(app, published):
     delete_supporter(action.supporter)
     db.session.commit()
     delivery = action.letters[0].delivery
-    assert fresh(delivery.id).status is DeliveryStatus.FAILED
+    assert fresh(delivery.id).status is DeliveryStatus.CANCELLED  # cancelled, not failed
     assert services.retry([delivery.id], statuses=[DeliveryStatus.FAILED]) == []
     db.session.commit()
-    assert fresh(delivery.id).status is DeliveryStatus.FAILED and published == []
+    assert fresh(delivery.id).status is DeliveryStatus.CANCELLED and published == []
+
+
+def test_a_letter_withdrawn_after_its_claim_is_cancelled_not_failed(app):
+    action = make_action()
+    db.session.commit()
+    delivery_id = action.letters[0].delivery.id
+    held = services.claim(delivery_id)
+    db.session.commit()
+    action.supporter.deleted_at = utcnow()
+    db.session.commit()
+    assert services.attempt(held) is DeliveryStatus.CANCELLED
+    db.session.commit()
+    row = fresh(delivery_id)
+    assert (row.status, row.last_error) == (DeliveryStatus.CANCELLED, services.CANCEL_REASON)
 
 
 def test_status_counts_failures_and_print_queue(app):

@@ -3,6 +3,7 @@ published only after commit), and print batches downloaded as PDF; no supporter 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -111,7 +112,43 @@ def test_retry_all_failed_and_dead(editor_client: FlaskClient, outbox: dict[str,
     assert all(_status(d.id).status is DeliveryStatus.SENT for d in outbox["sent"])
 
 
-def test_print_batch_download(app: Flask, editor_client: FlaskClient, outbox: dict[str, list[Delivery]]) -> None:
+@pytest.fixture
+def admin_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    login_as(client, Role.ADMIN)
+    return client
+
+
+def test_editors_see_print_counts_but_cannot_make_or_download_batches(
+        app: Flask, editor_client: FlaskClient, admin_client: FlaskClient, outbox: dict[str, list[Delivery]]) -> None:
+    office_id = outbox["print"][0].letter.office_id
+    page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
+    queue = page.split('id="print-queue"', 1)[1].split("</table>", 1)[0]
+    assert "Sheriff of Madison County" in queue and "<td>2</td>" in queue
+    assert f"/staff/deliveries/print/{office_id}" not in page
+    assert editor_client.post(f"/staff/deliveries/print/{office_id}").status_code == 403
+    assert all(_status(d.id).status is DeliveryStatus.PENDING for d in outbox["print"])
+    made = admin_client.post(f"/staff/deliveries/print/{office_id}")
+    assert made.status_code == 200
+    batch = db.session.scalar(db.select(PrintBatch))
+    assert editor_client.get(f"/staff/deliveries/print/batches/{batch.id}").status_code == 403
+    assert batch.file_name in editor_client.get("/staff/deliveries/").get_data(as_text=True)  # listed, no link
+    assert f"/print/batches/{batch.id}" not in editor_client.get("/staff/deliveries/").get_data(as_text=True)
+
+
+def test_print_batches_are_stored_encrypted(app: Flask, admin_client: FlaskClient,
+                                            outbox: dict[str, list[Delivery]]) -> None:
+    office_id = outbox["print"][0].letter.office_id
+    pdf = admin_client.post(f"/staff/deliveries/print/{office_id}").data
+    assert pdf.startswith(b"%PDF")
+    stored = list(Path(app.config["DELIVERY"]["print_output"]).iterdir())
+    assert [p.suffix for p in stored] == [".enc"]
+    raw = stored[0].read_bytes()
+    assert not raw.startswith(b"%PDF") and b"Printed" not in raw and b"Person0" not in raw
+
+
+def test_print_batch_download(app: Flask, admin_client: FlaskClient, outbox: dict[str, list[Delivery]]) -> None:
+    editor_client = admin_client
     office_id = outbox["print"][0].letter.office_id
     resp = editor_client.post(f"/staff/deliveries/print/{office_id}")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
@@ -139,3 +176,27 @@ def test_viewers_do_not_see_deliveries(app: Flask, outbox: dict[str, list[Delive
     assert client.get("/staff/deliveries/").status_code == 403
     assert client.post(f"/staff/deliveries/{outbox['failed'][0].id}/retry").status_code == 403
     assert _status(outbox["failed"][0].id).status is DeliveryStatus.FAILED
+
+
+def test_cancelled_and_expired_are_their_own_statuses_without_retry(editor_client: FlaskClient,
+                                                                   outbox: dict[str, list[Delivery]],
+                                                                   published: list[int]) -> None:
+    cancelled, expired = outbox["print"]
+    cancelled.status, cancelled.last_error = DeliveryStatus.CANCELLED, services.CANCEL_REASON
+    expired.status, expired.last_error = DeliveryStatus.EXPIRED, "expired: not delivered within the retention period"
+    cancelled.final_at = expired.final_at = utcnow()
+    db.session.commit()
+    page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
+    counts = page.split('id="delivery-counts"', 1)[1].split("</table>", 1)[0]
+    assert 'badge-cancelled">cancelled</span></th>\n    <td>0</td><td>1</td>' in counts
+    assert 'badge-expired">expired</span></th>\n    <td>0</td><td>1</td>' in counts
+    failures = page.split('id="failures-table"', 1)[1].split("</table>", 1)[0]
+    assert "not delivered within the retention period" in failures  # expired rows are listed for staff
+    assert f"/staff/deliveries/{expired.id}/retry" not in failures and failures.count("Retry</button>") == 3
+    only = editor_client.get("/staff/deliveries/?status=cancelled").get_data(as_text=True)
+    table = only.split('id="failures-table"', 1)[1].split("</table>", 1)[0]
+    assert f"#{cancelled.id}" in table and "Retry</button>" not in table
+    for row in (cancelled, expired):
+        editor_client.post(f"/staff/deliveries/{row.id}/retry")
+    assert _status(cancelled.id).status is DeliveryStatus.CANCELLED and published == []
+    assert _status(expired.id).status is DeliveryStatus.EXPIRED

@@ -535,3 +535,19 @@ def test_thanks_names_an_office_without_a_known_holder_once(app, client):
     page = client.get(f"/act/{campaign.slug}/thanks/thanks-token-for-test?lang=es").get_data(as_text=True)
     assert page.count("Sheriff of Harrison County") == 0
     assert page.count("Sheriff del Condado de Harrison") == 1
+
+
+def test_cancelled_and_expired_deliveries_are_not_failed_for_the_supporter(app: Flask) -> None:
+    from flask_babel import force_locale
+
+    from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
+    from actionkit.letters import labels
+    from actionkit.letters import services as letter_services
+
+    delivery = Delivery(channel=Channel.PRINT, status=DeliveryStatus.CANCELLED, attempts=0, last_error=None)
+    assert letter_services.delivery_status(delivery) == "cancelled"
+    delivery.status = DeliveryStatus.EXPIRED
+    assert letter_services.delivery_status(delivery) == "expired"
+    with app.test_request_context("/"), force_locale("es"):
+        assert labels.status_label("expired") == "No se entregó a tiempo; ya no se enviará"
+        assert labels.status_label("cancelled") == "Cancelada"

@@ -6,7 +6,7 @@ import datetime as dt
 from flask import Flask
 
 from actionkit.db import utcnow
-from actionkit.delivery.models import DeliveryStatus
+from actionkit.delivery.models import Channel, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters.models import Action
 from actionkit.privacy import services, tasks
@@ -46,7 +46,7 @@ def test_purge_erases_addresses_of_old_final_actions_only(app: Flask) -> None:
     assert purged.personal_paragraph is None
     assert purged.address_purged_at is not None and purged.supporter.email is not None
     for kept in (recent, waiting, held, late):
-        assert db.session.get(Action, kept.id).street == "400 High St"
+        assert db.session.get(Action, kept.id).city == "Jackson"
     assert services.purge_addresses(dt.timedelta(days=30), now=NOW) == 0
 
 
@@ -71,3 +71,65 @@ def test_purge_task_prefers_the_admins_retention_setting(app: Flask) -> None:
     assert tasks.purge_expired() == 1
     db.session.expire_all()
     assert db.session.get(Action, action.id).street is None
+
+
+def test_the_street_is_erased_once_no_pending_delivery_needs_it(app: Flask) -> None:
+    printing = aged(1, status=DeliveryStatus.PENDING)  # a pending print letter needs name and city only
+    for letter in printing.letters:
+        letter.delivery.channel = Channel.PRINT
+    cwc = aged(1, status=DeliveryStatus.PENDING)
+    for letter in cwc.letters:
+        letter.delivery.channel = Channel.CWC  # a channel that must send the constituent's address
+    waiting = aged(1, status=DeliveryStatus.SENT)
+    waiting.pending_types = ["state_senator"]  # still to be matched: the geocoder needs the street
+    db.session.commit()
+    assert services.purge_street_addresses(now=NOW) == 1
+    db.session.commit()
+    db.session.expire_all()
+    done = db.session.get(Action, printing.id)
+    assert (done.street, done.zip, done.phone, done.city) == (None, None, None, "Jackson")
+    assert done.address_purged_at is None  # city and the rest go at the full purge
+    for kept in (cwc, waiting):
+        assert db.session.get(Action, kept.id).street == "400 High St"
+    for letter in db.session.get(Action, cwc.id).letters:
+        letter.delivery.status, letter.delivery.final_at = DeliveryStatus.SENT, NOW
+    db.session.commit()
+    assert services.purge_street_addresses(now=NOW) == 1
+
+
+def test_deliveries_waiting_past_retention_expire_and_their_address_goes(app: Flask) -> None:
+    old_print = aged(40, status=DeliveryStatus.PENDING)
+    for letter in old_print.letters:
+        letter.delivery.channel = Channel.CWC
+        letter.delivery.created_at = NOW - dt.timedelta(days=40)
+    old_held = aged(40, status=DeliveryStatus.HELD)
+    for letter in old_held.letters:
+        letter.delivery.created_at = NOW - dt.timedelta(days=40)
+    young = aged(5, status=DeliveryStatus.PENDING)
+    db.session.commit()
+    app.config["RETENTION_DAYS"] = 30
+    tasks.purge_expired()
+    db.session.expire_all()
+    for action_id in (old_print.id, old_held.id):
+        action = db.session.get(Action, action_id)
+        assert action.street is None
+        delivery = action.letters[0].delivery
+        assert delivery.status is DeliveryStatus.EXPIRED and delivery.final_at is not None
+        assert delivery.last_error == services.EXPIRED_REASON
+    assert db.session.get(Action, young.id).letters[0].delivery.status is DeliveryStatus.PENDING
+
+
+def test_the_file_outbox_is_purged_after_retention(app: Flask, tmp_path) -> None:
+    import os
+    import time
+
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    old, new = outbox / "old.eml", outbox / "new.eml"
+    old.write_text("From: x\r\n\r\nDear Sheriff, Ana García")
+    new.write_text("From: x\r\n\r\nDear Sheriff")
+    os.utime(old, (time.time() - 40 * 86400,) * 2)
+    app.config["MAIL"] = {**app.config["MAIL"], "backend": "file", "outbox": str(outbox)}
+    app.config["RETENTION_DAYS"] = 30
+    tasks.purge_expired()
+    assert not old.exists() and new.exists()

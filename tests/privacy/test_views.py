@@ -45,13 +45,18 @@ def test_delete_my_data(journey: Journey, queued: dict) -> None:
     assert (action.personal_paragraph, action.pending_types) == (None, [])
     assert action.address_purged_at is not None and action.county.name == "Hinds County"  # stats keep the county
     letters = {l.id: l for l in db.session.scalars(db.select(Letter))}
-    assert letters[sent.id].body == sent_body and letters[sent.id].delivery.status is DeliveryStatus.SENT
+    # Letters keep only what stats need: office, date, status, channel; the text of every one is erased.
+    assert sent_body and all(letter.body == "" and letter.subject == "" for letter in letters.values())
+    assert letters[sent.id].delivery.status is DeliveryStatus.SENT
     for letter in letters.values():
         if letter.id != sent.id:
-            assert letter.body == "" and letter.delivery.status is DeliveryStatus.FAILED
+            assert letter.delivery.status is DeliveryStatus.CANCELLED
             assert letter.delivery.last_error == CANCEL_REASON
     thanks = journey.client.get(f"{journey.base}/thanks/{token}").get_data(as_text=True)
-    assert "Your data has been deleted" in thanks and "Cancelled" in thanks and "Sent" in thanks
+    assert "Your data has been deleted" in thanks
+    assert "Sheriff" not in thanks and "District" not in thanks and "status-item" not in thanks  # nothing listed
+    status = journey.client.get(f"{journey.base}/thanks/{token}/status").get_json()
+    assert status["deleted"] is True and status["letters"] == [] and status["final"] is True
     again = journey.client.get(f"/privacy/delete/{token}").get_data(as_text=True)
     assert "There is nothing more to delete." in again
 
@@ -77,3 +82,34 @@ def test_delete_page_in_spanish_and_refusals(journey: Journey, queued: dict, app
                              headers=journey.headers)
     assert ok.status_code == 200 and "Your data has been deleted" in ok.get_data(as_text=True)
     assert db.session.scalar(db.select(Supporter.email)) is None
+
+
+def test_an_old_thank_you_link_cannot_delete_but_the_emailed_link_can(journey: Journey, queued: dict) -> None:
+    import datetime as dt
+
+    from actionkit.letters import services as letters
+
+    token = signed(journey)
+    action = db.session.scalar(db.select(Action))
+    action.created_at = action.created_at - dt.timedelta(hours=3)  # the page token now only sits in history
+    action.email_token_hash = letters.token_hash("emailed-token-0123456789abcdef")
+    db.session.commit()
+    page = journey.client.get(f"/privacy/delete/{token}")
+    assert page.status_code == 403 and "Please use the link in your email" in page.get_data(as_text=True)
+    assert 'id="delete-data"' not in page.get_data(as_text=True)
+    refused = journey.client.post(f"/privacy/delete/{token}", data={"lang": "en"}, headers=journey.headers)
+    assert refused.status_code == 403
+    assert db.session.get(Supporter, action.supporter_id).email == EMAIL  # nothing was deleted
+    spanish = journey.client.get(f"/privacy/delete/{token}?lang=es").get_data(as_text=True)
+    assert "Use el enlace de su correo electrónico" in spanish
+
+    emailed = "emailed-token-0123456789abcdef"
+    assert 'id="delete-data"' in journey.client.get(f"/privacy/delete/{emailed}").get_data(as_text=True)
+    done = journey.client.post(f"/privacy/delete/{emailed}", data={"lang": "en"}, headers=journey.headers)
+    assert done.status_code == 200 and "Your data has been deleted" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Supporter, action.supporter_id).deleted_at is not None
+    # Once deleted, both links answer "deleted".
+    for link in (token, emailed):
+        assert "There is nothing more to delete." in journey.client.get(f"/privacy/delete/{link}").get_data(
+            as_text=True)
