@@ -16,10 +16,15 @@ from sqlalchemy.orm import selectinload
 from actionkit.extensions import db
 from actionkit.officials import importers
 from actionkit.officials.importers import sheriffs
-from actionkit.officials.models import Division, Office, OfficeType, Official, SyncRun
+from actionkit.db import utcnow
+from actionkit.officials.models import (ChannelChange, ChannelChangeStatus, Division, Office, OfficeType, Official,
+                                        SyncRun)
 from actionkit.officials.services import CONTACT_FIELDS, SyncReport
 
 STAFF_SOURCE = "staff"
+# The contact fields letters are delivered through: a change to one of them decides where supporters' letters
+# (name, e-mail, paragraph) go, so it takes an admin (an editor's change waits for an admin's approval).
+CHANNEL_FIELDS = ("email", "fax", "postal_address", "cwc_office_code")
 HOLDER_FIELDS = ("name", "first_name", "last_name", "party", "email", "phone")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
@@ -95,6 +100,67 @@ def update_contact(office: Office, values: dict[str, Optional[str]], today: Opti
         office.source, office.as_of = STAFF_SOURCE, today or dt.date.today()
     db.session.flush()
     return changes
+
+
+def contact_diff(office: Office, values: dict[str, Optional[str]]) -> dict[str, list[Optional[str]]]:
+    """{field: [current, new]} for the values that differ from the office's (blank means none)."""
+    diff = {}
+    for name, value in values.items():
+        new = None if _blank(value) else str(value).strip()
+        if (getattr(office, name) or None) != new:
+            diff[name] = [getattr(office, name), new]
+    return diff
+
+
+def propose_channels(office: Office, values: dict[str, Optional[str]], proposer_id: Optional[int]) -> Optional[
+        ChannelChange]:
+    """Record an editor's change to delivery channels for an admin to approve (None when nothing differs); an
+    earlier proposal of theirs for the office still waiting is replaced."""
+    diff = contact_diff(office, {k: v for k, v in values.items() if k in CHANNEL_FIELDS})
+    if not diff:
+        return None
+    for old in db.session.scalars(select(ChannelChange).where(
+            ChannelChange.office_id == office.id, ChannelChange.status == ChannelChangeStatus.PENDING,
+            ChannelChange.proposed_by_id == proposer_id)):
+        old.status, old.decided_at = ChannelChangeStatus.REJECTED, utcnow()
+    change = ChannelChange(office=office, changes=diff, status=ChannelChangeStatus.PENDING,
+                           proposed_by_id=proposer_id)
+    db.session.add(change)
+    db.session.flush()
+    return change
+
+
+def pending_channel_changes(office_id: Optional[int] = None) -> list[ChannelChange]:
+    where = [ChannelChange.status == ChannelChangeStatus.PENDING]
+    if office_id is not None:
+        where.append(ChannelChange.office_id == office_id)
+    return list(db.session.scalars(select(ChannelChange).where(*where)
+                                   .options(selectinload(ChannelChange.office)).order_by(ChannelChange.id)))
+
+
+def decide_channel_change(change: ChannelChange, admin_id: int, approve: bool,
+                          today: Optional[dt.date] = None) -> dict[str, Any]:
+    """Apply (approve) or reject a proposed change; returns what was applied. A proposal whose fields were changed
+    since (by a sync or another admin) is refused, so nobody approves a change against values they did not see."""
+    if change.status is not ChannelChangeStatus.PENDING:
+        raise AdminError("This change was already decided.")
+    applied: dict[str, Any] = {}
+    if approve:
+        office = change.office
+        moved = [name for name, (old, _new) in change.changes.items() if (getattr(office, name) or None) != old]
+        if moved:
+            raise AdminError(f"The office's {', '.join(moved)} changed since this was proposed; reject it and "
+                             "ask for a new proposal.")
+        applied = update_contact(office, {name: new for name, (_old, new) in change.changes.items()}, today)
+    change.status = ChannelChangeStatus.APPLIED if approve else ChannelChangeStatus.REJECTED
+    change.decided_by_id, change.decided_at = admin_id, utcnow()
+    db.session.flush()
+    return applied
+
+
+def channel_changes_in(preview: "ImportPreview") -> list[dict[str, Any]]:
+    """The preview rows of an upload that change an office's delivery channels."""
+    return [row for row in preview.rows if set(row.get("contact_changes") or {}) & set(CHANNEL_FIELDS)]
 
 
 def update_holder(office: Office, mode: str, values: dict[str, Optional[str]],

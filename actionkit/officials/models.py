@@ -220,3 +220,27 @@ class GeocodeCacheEntry(db.Model):
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ChannelChangeStatus(str, enum.Enum):
+    PENDING = "pending"  # proposed by an editor, waiting for an admin
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class ChannelChange(TimestampMixin, db.Model):
+    """A change to an office's delivery channels (where its letters go) proposed by an editor; it takes effect
+    only when an admin approves it, since a wrong address would send supporters' letters elsewhere."""
+
+    __tablename__ = "office_channel_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # {field: [value when proposed, proposed value]}
+    status: Mapped[ChannelChangeStatus] = mapped_column(_enum(ChannelChangeStatus), index=True,
+                                                        default=ChannelChangeStatus.PENDING)
+    proposed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    office: Mapped[Office] = relationship()

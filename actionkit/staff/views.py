@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -30,6 +30,17 @@ SECTIONS = (
     ("Audit log", "staff.audit", Role.ADMIN, "Who changed what, and who exported what."),
     ("Settings", "staff.settings", Role.ADMIN, "How long addresses are kept after delivery."),
 )
+
+
+# Callables other domains register (e.g. officials: delivery-channel changes) whose (text, link) notices every
+# admin sees on /staff/: how admins are told about changes that need their eyes.
+ADMIN_NOTICES: list[Callable[[], list[tuple[str, Optional[str]]]]] = []
+
+
+def register_admin_notice(source: Callable[[], list[tuple[str, Optional[str]]]]) -> Callable[
+        [], list[tuple[str, Optional[str]]]]:
+    ADMIN_NOTICES.append(source)
+    return source
 
 
 def login_rate_limit() -> str:
@@ -179,7 +190,8 @@ def account() -> Any:
 @bp.get("/")
 @role_required(Role.VIEWER)
 def dashboard() -> str:
-    return render_template("staff/dashboard.html", page_title="Staff")
+    notices = [n for source in ADMIN_NOTICES for n in source()] if current_user.role.allows(Role.ADMIN) else []
+    return render_template("staff/dashboard.html", notices=notices, page_title="Staff")
 
 
 # --- staff accounts (admins) ----------------------------------------------------------------------------------

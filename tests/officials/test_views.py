@@ -71,7 +71,15 @@ def test_index_shows_sources_and_offices_with_no_way_to_deliver(editor_client: F
     assert "no way to deliver" in detail and "ocd-division/country:us/state:ms/county:harrison" in detail
 
 
-def test_edit_contact_channels_is_audited(editor_client: FlaskClient, offices: dict[str, Office]) -> None:
+@pytest.fixture
+def admin_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    login_as(client, Role.ADMIN)
+    return client
+
+
+def test_edit_contact_channels_is_audited(admin_client: FlaskClient, offices: dict[str, Office]) -> None:
+    editor_client = admin_client  # an admin's change to delivery channels applies at once
     office = offices["hinds"]
     resp = editor_client.post(f"/staff/officials/{office.id}", data={
         "email": "", "phone": "601-555-0199", "postal_address": "407 E Pascagoula St\nJackson, MS 39201",
@@ -87,8 +95,64 @@ def test_edit_contact_channels_is_audited(editor_client: FlaskClient, offices: d
     assert entry.target_id == str(office.id)
     assert entry.details["contact"]["email"] == ["sheriff@hinds.example.org", None]
     assert entry.details["holder"] == {}
+    changed = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "official.channel_change"))
+    assert set(changed.details["changes"]) == {"email", "postal_address"}  # phone and website are no channels
     page = editor_client.get(f"/staff/officials/{office.id}").get_data(as_text=True)
     assert "staff, as of" in page
+
+
+def test_an_editors_channel_change_waits_for_an_admin(app: Flask, editor_client: FlaskClient,
+                                                      offices: dict[str, Office]) -> None:
+    from actionkit.delivery.services import delivery_values
+
+    office = offices["hinds"]
+    resp = editor_client.post(f"/staff/officials/{office.id}", data={
+        "email": "attacker@evil.example", "fax": "601-555-0000", "phone": "601-555-0199",
+        "cwc_office_code": "MS99", "postal_address": "1 Elsewhere St", "holder_mode": "keep",
+        "holder_name": "Tyree Jones"}, follow_redirects=True)
+    assert "waits for an admin&#39;s approval" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    office = db.session.get(Office, office.id)  # type: ignore[assignment]
+    assert office.phone == "601-555-0199"  # not a delivery channel: applied
+    assert (office.email, office.fax, office.postal_address, office.cwc_office_code) == (
+        "sheriff@hinds.example.org", None, None, None)
+    assert delivery_values(office)["destination"] == "sheriff@hinds.example.org"  # letters still go there
+    assert db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "official.channel_change")) is None
+    assert "attacker@evil.example" in editor_client.get(f"/staff/officials/{office.id}").get_data(as_text=True)
+    assert editor_client.get("/staff/officials/changes").status_code == 403  # editors cannot approve
+    (change,) = admin.pending_channel_changes()
+    assert editor_client.post(f"/staff/officials/changes/{change.id}/approve").status_code == 403
+
+    admin_client = app.test_client()
+    admin_user = login_as(admin_client, Role.ADMIN)
+    home = admin_client.get("/staff/").get_data(as_text=True)
+    assert "1 delivery-channel change proposed by editors wait" in home
+    assert "attacker@evil.example" in admin_client.get("/staff/officials/changes").get_data(as_text=True)
+    assert admin_client.post(f"/staff/officials/changes/{change.id}/approve").status_code == 302
+    db.session.expire_all()
+    office = db.session.get(Office, office.id)  # type: ignore[assignment]
+    assert (office.email, office.fax, office.cwc_office_code) == ("attacker@evil.example", "601-555-0000", "MS99")
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "official.channel_change"))
+    assert entry.actor_id == admin_user.id and entry.details["changes"]["email"][1] == "attacker@evil.example"
+    assert entry.details["proposed_by"].endswith("@example.org")
+    # Every admin sees the applied change on /staff/, editors do not.
+    other = app.test_client()
+    login_as(other, Role.ADMIN, email="second-admin@example.org")
+    home = other.get("/staff/").get_data(as_text=True)
+    assert 'id="admin-notices"' in home and "attacker@evil.example" in home and "Sheriff of Hinds County" in home
+    assert 'id="admin-notices"' not in editor_client.get("/staff/").get_data(as_text=True)
+    # A decided change cannot be decided again; a stale proposal is refused.
+    again = admin_client.post(f"/staff/officials/changes/{change.id}/reject", follow_redirects=True)
+    assert "already decided" in again.get_data(as_text=True)
+    editor_client.post(f"/staff/officials/{office.id}", data={
+        "email": "second@evil.example", "holder_mode": "keep", "holder_name": "Tyree Jones"})
+    (stale,) = admin.pending_channel_changes()
+    office.email = "changed@hinds.example.org"
+    db.session.commit()
+    refused = admin_client.post(f"/staff/officials/changes/{stale.id}/approve", follow_redirects=True)
+    assert "changed since this was proposed" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Office, office.id).email == "changed@hinds.example.org"
 
 
 def test_a_new_holder_keeps_the_old_one_in_history(editor_client: FlaskClient, offices: dict[str, Office]) -> None:
@@ -161,7 +225,8 @@ def _uploads(app: Flask) -> list[Path]:
     return sorted(admin.upload_dir(Path(app.instance_path)).glob("*"))
 
 
-def test_import_preview_then_apply(app: Flask, editor_client: FlaskClient, offices: dict[str, Office]) -> None:
+def test_import_preview_then_apply(app: Flask, admin_client: FlaskClient, offices: dict[str, Office]) -> None:
+    editor_client = admin_client  # the file changes delivery channels: an admin applies it
     resp = _upload(editor_client, CSV)
     page = html.unescape(resp.get_data(as_text=True))
     assert resp.status_code == 200 and "Check the changes" in page
@@ -186,11 +251,37 @@ def test_import_preview_then_apply(app: Flask, editor_client: FlaskClient, offic
     entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "officials.import"))
     assert entry.details["file"] == "sheriffs-ms.csv" and entry.details["updated"] == 2
     assert _uploads(app) == []
+    changed = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "official.channel_change"))
+    assert changed.target_id == str(harrison.id) and set(changed.details["changes"]) == {"email", "postal_address"}
     assert "Imported: sheriffs" in editor_client.get("/staff/officials/").get_data(as_text=True)
     # The same token cannot be applied twice.
     again = editor_client.post(f"/staff/officials/import/{token}", data={"state": "ms", "apply": "Apply"},
                                follow_redirects=True)
     assert "unknown or has expired" in again.get_data(as_text=True)
+
+
+def test_an_editor_cannot_apply_a_file_that_changes_delivery_channels(
+        app: Flask, editor_client: FlaskClient, offices: dict[str, Office]) -> None:
+    page = html.unescape(_upload(editor_client, CSV).get_data(as_text=True))
+    assert 'id="needs-admin"' in page and 'name="apply"' not in page
+    token = re.search(r'/staff/officials/import/([0-9a-f]{32})"', page).group(1)  # type: ignore[union-attr]
+    done = editor_client.post(f"/staff/officials/import/{token}", data={"state": "ms", "file_name": "s.csv",
+                                                                        "apply": "Apply"}, follow_redirects=True)
+    assert "only an admin may apply such a file" in html.unescape(done.get_data(as_text=True))
+    db.session.expire_all()
+    harrison = db.session.get(Office, offices["harrison"].id)
+    assert harrison.email is None and harrison.holder is None  # type: ignore[union-attr]
+    assert db.session.scalar(db.select(SyncRun)) is None
+    # A file that changes only holders (no channel) an editor may still apply.
+    names_only = ("county_fips,county,sheriff_name,email,phone,address,verified_at\n"
+                  "047,,Matt Haley,,,,2026-10-02\n")
+    page = html.unescape(_upload(editor_client, names_only).get_data(as_text=True))
+    assert 'id="needs-admin"' not in page
+    token = re.search(r'/staff/officials/import/([0-9a-f]{32})"', page).group(1)  # type: ignore[union-attr]
+    editor_client.post(f"/staff/officials/import/{token}", data={"state": "ms", "file_name": "s.csv",
+                                                                 "apply": "Apply"})
+    db.session.expire_all()
+    assert db.session.get(Office, offices["harrison"].id).holder.name == "Matt Haley"  # type: ignore[union-attr]
 
 
 def test_import_cancel_changes_nothing(app: Flask, editor_client: FlaskClient, offices: dict[str, Office]) -> None:
