@@ -44,6 +44,7 @@ class Deletion:
     cancelled: int = 0
     erased_letters: int = 0
     print_batches: int = 0  # batches rewritten without them (or deleted)
+    outbox_files: int = 0  # their messages removed from the embedded file outbox
 
 
 def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> Deletion:
@@ -89,10 +90,33 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     db.session.flush()
     if letter_ids and batches:
         report.print_batches = print_batch.rewrite_batches(batches, now=now)
+    report.outbox_files = _erase_outbox([a.id for a in actions], letter_ids)
     log.info("supporter %s deleted their data: %d actions, %d deliveries cancelled, %d letters erased, "
              "%d print batches rewritten", supporter.id, report.actions, report.cancelled, report.erased_letters,
              report.print_batches)
     return report
+
+
+def _erase_outbox(action_ids: list[int], letter_ids: list[int]) -> int:
+    """Embedded mode keeps sent mail in the file outbox: remove the supporter's letters and confirmations."""
+    mail = current_app.config["MAIL"]
+    if mail.get("backend") != "file" or not Path(mail["outbox"]).is_dir():
+        return 0
+    folder = Path(mail["outbox"])
+    refs = db.session.scalars(select(Delivery.provider_ref).where(
+        Delivery.letter_id.in_(letter_ids), Delivery.channel == Channel.EMAIL,
+        Delivery.provider_ref.is_not(None))) if letter_ids else []
+    paths = [folder / f"{ref.strip('<>')}.eml" for ref in refs if "/" not in ref]
+    for action_id in action_ids:
+        paths.extend(folder.glob(f"confirmation-{int(action_id)}.*.eml"))
+    removed = 0
+    for path in paths:
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def retention(days: float | None = None) -> dt.timedelta:

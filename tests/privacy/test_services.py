@@ -133,3 +133,21 @@ def test_the_file_outbox_is_purged_after_retention(app: Flask, tmp_path) -> None
     app.config["RETENTION_DAYS"] = 30
     tasks.purge_expired()
     assert not old.exists() and new.exists()
+
+
+def test_deletion_removes_their_mail_from_the_file_outbox(app: Flask, tmp_path) -> None:
+    outbox = tmp_path / "outbox-del"
+    outbox.mkdir()
+    app.config["MAIL"] = {**app.config["MAIL"], "backend": "file", "outbox": str(outbox)}
+    action = aged(1, status=DeliveryStatus.SENT)
+    other = aged(1, status=DeliveryStatus.SENT)
+    for item, name in ((action, "mine"), (other, "theirs")):
+        item.letters[0].delivery.provider_ref = f"<delivery-{item.letters[0].delivery.id}.{name}@example.org>"
+        (outbox / f"delivery-{item.letters[0].delivery.id}.{name}@example.org.eml").write_text("Ana García")
+        (outbox / f"confirmation-{item.id}.tag@example.org.eml").write_text("Delete: /privacy/delete/x")
+    db.session.commit()
+    report = services.delete_supporter(action.supporter)
+    db.session.commit()
+    assert report.outbox_files == 2
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(
+        [f"delivery-{other.letters[0].delivery.id}.theirs@example.org.eml", f"confirmation-{other.id}.tag@example.org.eml"])
