@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Optional
 
 from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from actionkit.db import utcnow
 from actionkit.delivery import services
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
 from actionkit.delivery.channels import SEALED_SUFFIX, PrintChannel, PrintedLetter
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
 from actionkit.letters.models import Action, Letter, Supporter
-from actionkit.privacy.crypto import crypto
 from actionkit.extensions import db
 from actionkit.officials.models import Office
+from actionkit.privacy.crypto import crypto
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,19 @@ def make_print_batch(office_id: int, directory: Optional[Path | str] = None,
                                            file_name=name, sha256=hashlib.sha256(data).hexdigest()), claimed, now)
     db.session.commit()
     log.info("print batch %s: %d letters for office %s", batch_id, len(claimed), office_id)
+    if _deleted_in(batch_id):  # a supporter deleted their data while the file was being written
+        rewrite_batches([batch_id], directory, now)
+        db.session.commit()
     return BatchResult(batch_id, office_id, title, path, data, name, len(claimed), len(withdrawn))
+
+
+def _deleted_in(batch_id: str) -> int:
+    """How many letters in the batch are from supporters who have since deleted their data."""
+    return int(db.session.scalar(
+        select(func.count()).select_from(Delivery).join(Letter, Letter.id == Delivery.letter_id)
+        .join(Action, Action.id == Letter.action_id).join(Supporter, Supporter.id == Action.supporter_id)
+        .where(Delivery.provider_ref == batch_id, Delivery.channel == Channel.PRINT,
+               Supporter.deleted_at.is_not(None))) or 0)
 
 
 def _files(batch: PrintBatch, directory: Optional[Path | str] = None) -> list[Path]:

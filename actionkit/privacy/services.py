@@ -14,9 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass
-
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
@@ -60,6 +59,7 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     report.actions = len(actions)
     letters = list(db.session.scalars(select(Letter).where(Letter.action_id.in_([a.id for a in actions]))))
     letter_ids = [letter.id for letter in letters]
+    batches: list[str] = []
     if letter_ids:
         # A conditional UPDATE: a delivery a worker has just claimed (sending) is left to finish.
         report.cancelled = db.session.execute(
@@ -88,7 +88,7 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     supporter.opt_in = False
     supporter.deleted_at = now
     db.session.flush()
-    if letter_ids and batches:
+    if batches:
         report.print_batches = print_batch.rewrite_batches(batches, now=now)
     report.outbox_files = _erase_outbox([a.id for a in actions], letter_ids)
     log.info("supporter %s deleted their data: %d actions, %d deliveries cancelled, %d letters erased, "

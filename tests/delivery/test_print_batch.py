@@ -194,3 +194,26 @@ def test_batches_are_deleted_after_the_retention_period(app, sheriff, tmp_path):
     tasks.purge_expired()
     db.session.expire_all()
     assert not result.path.exists() and db.session.get(PrintBatch, result.batch_id).purged_at is not None
+
+
+def test_a_deletion_while_the_batch_is_written_is_not_printed(app, sheriff, tmp_path, monkeypatch):
+    from sqlalchemy import update
+
+    from actionkit.db import utcnow
+    from actionkit.letters.models import Supporter
+
+    app.config["DELIVERY"]["print_output"] = str(tmp_path)
+    kept, gone = print_letters(sheriff, [("Ana", "García"), ("Luis", "Peña")])
+    gone_supporter = db.session.get(Delivery, gone).letter.action.supporter_id
+    real = PrintChannel.write_batch
+
+    def deleting_meanwhile(self, *args, **kwargs):  # the supporter deletes their data mid-write
+        out = real(self, *args, **kwargs)
+        if "file_name" not in kwargs:
+            db.session.execute(update(Supporter).where(Supporter.id == gone_supporter).values(deleted_at=utcnow()))
+        return out
+
+    monkeypatch.setattr(PrintChannel, "write_batch", deleting_meanwhile)
+    result = print_batch.make_print_batch(sheriff.id)
+    stored = print_batch.read_batch(db.session.get(PrintBatch, result.batch_id))
+    assert b"Pe\xf1a" not in pdf_text(stored) and b"Garc\xeda" in pdf_text(stored)
