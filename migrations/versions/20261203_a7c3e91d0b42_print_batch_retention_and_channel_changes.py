@@ -1,5 +1,6 @@
 """Trust fixes: print_batches.purged_at (when a batch's encrypted PDF was deleted: retention over, or emptied
-by deletions) and office_channel_changes (delivery-channel changes proposed by editors, applied by an admin)
+by deletions) and office_channel_changes (delivery-channel changes proposed by editors, applied by an admin);
+deliveries cancelled by a deletion, recorded as failed until now, get the new 'cancelled' status
 
 Revision ID: a7c3e91d0b42
 Revises: 365634025289
@@ -16,9 +17,17 @@ branch_labels = None
 depends_on = None
 
 
+# What earlier versions wrote as the reason of a delivery cancelled because its supporter deleted their data.
+CANCELLED_REASONS = ("cancelled: the supporter deleted their data", "withdrawn: the supporter deleted their data")
+
+
 def upgrade():
     with op.batch_alter_table('print_batches', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purged_at', sa.DateTime(timezone=True), nullable=True))
+    deliveries = sa.table('deliveries', sa.column('status', sa.String), sa.column('last_error', sa.Text))
+    op.execute(deliveries.update()
+               .where(deliveries.c.status.in_(['failed', 'dead']), deliveries.c.last_error.in_(CANCELLED_REASONS))
+               .values(status='cancelled'))
     op.create_table(
         'office_channel_changes',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -47,6 +56,8 @@ def upgrade():
 
 
 def downgrade():
+    deliveries = sa.table('deliveries', sa.column('status', sa.String))
+    op.execute(deliveries.update().where(deliveries.c.status.in_(['cancelled', 'expired'])).values(status='failed'))
     with op.batch_alter_table('office_channel_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_office_channel_changes_status'))
         batch_op.drop_index(batch_op.f('ix_office_channel_changes_office_id'))
