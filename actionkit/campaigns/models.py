@@ -5,8 +5,8 @@ import datetime as dt
 import enum
 from typing import Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from actionkit.db import TimestampMixin, str_enum
 from actionkit.extensions import db
@@ -42,6 +42,12 @@ class Campaign(TimestampMixin, db.Model):
     goal: Mapped[Optional[int]] = mapped_column(Integer)
     starts_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # The organizer's toolkit: ask "may the organizers contact me" (and the phone with it); the https origins
+    # allowed to frame /act/<slug>/embed; the share card image (re-encoded PNG/JPEG, loaded only when served).
+    ask_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    embed_origins: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    share_image: Mapped[Optional[bytes]] = deferred(mapped_column(LargeBinary))
+    share_image_type: Mapped[Optional[str]] = mapped_column(String(20))
 
     texts: Mapped[list["CampaignText"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
                                                        order_by="CampaignText.lang")

@@ -24,6 +24,9 @@ from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringFi
 from wtforms.i18n import messages_path
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from actionkit.campaigns.models import Campaign
+from actionkit.campaigns import sources
+from actionkit.letters import labels
 from actionkit.letters.services import MAX_PERSONAL_CHARS, Signer
 from actionkit.officials.services import STATE_NAMES
 
@@ -114,9 +117,9 @@ class SignupForm(SupporterForm):
     state = SelectField(_l("State"), choices=state_choices(), validate_choice=True)
     zip = StringField(_l("ZIP code"), filters=[_strip], validators=[InputRequired(_l("Enter your ZIP code."))])
     phone = TelField(_l("Phone (optional)"), filters=[_strip], validators=[Optional()])
-    opt_in = BooleanField(_l("Yes, the organizers may contact me again about this campaign and related work."),
-                          default=False)
+    opt_in = BooleanField(labels.CONSENT_LABEL, default=False)
     website = StringField(_l("Leave this field empty"))  # honeypot: people never see it, some robots fill it in
+    source = HiddenField(filters=[sources.clean])  # where the visit came from (?source= / utm_*), a short code
 
     def validate_email(self, field: Any) -> None:
         try:
@@ -135,18 +138,34 @@ class SignupForm(SupporterForm):
             raise ValidationError(_l("Enter a 10-digit US phone number, like 601-555-0100, or leave it empty."))
 
     def signer(self, language: str) -> Signer:
-        """The validated answers as the value the next steps carry."""
+        """The validated answers as the value the next steps carry (no phone or consent when the campaign does
+        not ask for them); the consent keeps the exact words the supporter saw."""
+        opt_in = "opt_in" in self and bool(self.opt_in.data)
         return Signer(first_name=self.first_name.data, last_name=self.last_name.data, email=self.email.data,
                       street=self.street.data, city=self.city.data, state=self.state.data.lower(),
-                      zip=self.zip.data[:5], phone=self.phone.data or None, opt_in=bool(self.opt_in.data),
-                      language=language)
+                      zip=self.zip.data[:5], phone=(self.phone.data or None) if "phone" in self else None,
+                      opt_in=opt_in, language=language, source=self.source.data or None,
+                      consent_text=str(self.opt_in.label.text) if opt_in else None)
 
     def fill(self, signer: Signer) -> None:
         """Prefill from carried answers (the 'correct my address' path)."""
         for name in ("first_name", "last_name", "email", "street", "city", "zip", "phone"):
-            getattr(self, name).data = getattr(signer, name) or ""
+            if name in self:
+                getattr(self, name).data = getattr(signer, name) or ""
         self.state.data = signer.state.upper()
-        self.opt_in.data = signer.opt_in
+        self.source.data = signer.source or ""
+        if "opt_in" in self:
+            self.opt_in.data = signer.opt_in
+
+
+def signup_form(campaign: Campaign, **kwargs: Any) -> SignupForm:
+    """The step-1 form for this campaign: without the consent box and the phone when the campaign does not ask
+    for consent (collect the minimum: a phone nobody may use is not asked for)."""
+    form = SignupForm(**kwargs)
+    if not campaign.ask_consent:
+        del form.phone
+        del form.opt_in
+    return form
 
 
 class StepForm(SupporterForm):

@@ -13,6 +13,9 @@ from actionkit.officials import matching
 from actionkit.officials.models import Division, DivisionType, Office, OfficeType
 from actionkit.officials.services import STATE_NAMES
 
+# The consent box; its exact words, in the supporter's language, are stored with each consent (ConsentWording).
+CONSENT_LABEL = _l("Yes, the organizers may contact me again about this campaign and related work.")
+
 OFFICE_TYPE_NAMES = {
     OfficeType.SHERIFF: _l("your sheriff"),
     OfficeType.STATE_SENATOR: _l("your state senator"),

@@ -32,9 +32,39 @@ class Supporter(TimestampMixin, db.Model):
     last_name: Mapped[Optional[str]] = mapped_column(EncryptedText)
     language: Mapped[str] = mapped_column(String(8), default="en")
     opt_in: Mapped[bool] = mapped_column(Boolean, default=False)  # may the organisation write again
+    # The phone given with the consent (a Consent row says when and in which words); kept only while opt_in.
+    phone: Mapped[Optional[str]] = mapped_column(EncryptedText)
     deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
     actions: Mapped[list["Action"]] = relationship(back_populates="supporter")
+
+
+class ConsentWording(TimestampMixin, db.Model):
+    """One version of the exact words a supporter agreed to when ticking "organizers may contact me";
+    never edited (a changed wording is a new row), so the consented list can show what each person agreed to."""
+
+    __tablename__ = "consent_wordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of lang + text
+    lang: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(1000))
+
+
+class Consent(TimestampMixin, db.Model):
+    """One "organizers may contact me" given by a supporter (created_at: when), in which words and on which
+    campaign; withdrawn_at once they take it back. Supporter.opt_in is true while one is not withdrawn."""
+
+    __tablename__ = "supporter_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"), index=True)
+    wording_id: Mapped[int] = mapped_column(ForeignKey("consent_wordings.id"))
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    withdrawn_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    supporter: Mapped[Supporter] = relationship()
+    wording: Mapped[ConsentWording] = relationship()
 
 
 class MatchAccuracy(str, enum.Enum):
@@ -75,6 +105,7 @@ class Action(TimestampMixin, db.Model):
     # written later carry it too; erased once they are written, at deletion and at the address purge.
     personal_paragraph: Mapped[Optional[str]] = mapped_column(EncryptedText)
     is_returning: Mapped[bool] = mapped_column(Boolean, default=False)  # supporter had acted before
+    source: Mapped[Optional[str]] = mapped_column(String(40), index=True)  # ?source= / utm_* code, never a URL
     # The confirmation e-mail carries its own unguessable token (stored only as its HMAC, like token_hash),
     # minted by the task that sends it; confirmation_sent_at is that task's claim, so it sends once.
     email_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)

@@ -6,12 +6,14 @@ flush and never commit; views and tasks commit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from flask_babel import force_locale
 from sqlalchemy import String, bindparam, cast, insert, or_, update
 from sqlalchemy.orm import selectinload
 
@@ -21,8 +23,11 @@ from actionkit.delivery import channels as delivery_channels
 from actionkit.delivery import services as delivery_services
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters import rendering
-from actionkit.letters.models import Action, Letter, MatchAccuracy, Submission, SubmissionStatus, Supporter
+from actionkit.campaigns import sources
+from actionkit.letters import labels, rendering
+from actionkit.letters.models import (
+    Action, Consent, ConsentWording, Letter, MatchAccuracy, Submission, SubmissionStatus, Supporter,
+)
 from actionkit.officials import geocoders, matching
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import (
@@ -80,6 +85,8 @@ class Signer:
     phone: str | None = None
     opt_in: bool = False
     language: str = "en"
+    source: str | None = None  # campaigns.sources code of the visit, never a URL
+    consent_text: str | None = None  # the exact words of the consent box they ticked, in their language
 
     def address(self) -> dict[str, str]:
         return {"street": self.street, "city": self.city, "state": self.state.upper(), "zip": self.zip}
@@ -532,6 +539,40 @@ def _add_letters(action: Action, drafts: Iterable[Draft], warnings: Iterable[str
             if row["status"] is DeliveryStatus.PENDING and row["channel"] in delivery_channels.QUEUED_CHANNELS]
 
 
+GOAL_COUNT_FROM = 5  # the public count is shown from this many signatures up (fewer could point at a person)
+
+
+def signature_count(campaign_id: int) -> int:
+    """Signatures on the campaign, for the public progress bar (recorded actions; a deletion keeps its count)."""
+    return db.session.scalar(db.select(db.func.count()).select_from(Action)
+                             .where(Action.campaign_id == campaign_id)) or 0
+
+
+def consent_wording(lang: str, text: str) -> ConsentWording:
+    """The stored version of these exact words (a new version when the wording has changed)."""
+    digest = hashlib.sha256(f"{lang}\n{text}".encode()).hexdigest()
+    wording = db.session.scalar(db.select(ConsentWording).where(ConsentWording.text_hash == digest))
+    if wording is None:
+        wording = ConsentWording(text_hash=digest, lang=lang, text=text[:1000])
+        db.session.add(wording)
+        db.session.flush()
+    return wording
+
+
+def _record_consent(supporter: Supporter, campaign: Campaign, signer: Signer) -> None:
+    """The supporter ticked "organizers may contact me": a Consent row in the words they saw, and the phone
+    they gave with it (their latest), kept while they consent."""
+    text = signer.consent_text
+    if not text:  # a form state sealed before the words were carried: the words the form showed
+        with force_locale(signer.language or "en"):
+            text = str(labels.CONSENT_LABEL)
+    wording = consent_wording(signer.language, text)
+    db.session.add(Consent(supporter=supporter, wording=wording, campaign_id=campaign.id))
+    supporter.opt_in = True
+    if signer.phone:
+        supporter.phone = signer.phone
+
+
 def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[Draft], *,
                   token_digest: str, personal: str = "") -> Recorded:
     """Supporter (found by e-mail hash), action, letters and deliveries, flushed together; raises
@@ -549,14 +590,16 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
         returning = bool(signed)
     supporter.first_name, supporter.last_name = signer.first_name, signer.last_name
     supporter.language = signer.language
-    supporter.opt_in = bool(supporter.opt_in or signer.opt_in)
+    if signer.opt_in:
+        _record_consent(supporter, campaign, signer)
     county = county_of(plan)
     action = Action(campaign=campaign, supporter=supporter, token_hash=token_digest, language=signer.language,
                     street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
                     state=campaign.state, county_id=county.id if county is not None else None,
                     division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
                     pending_types=plan.waiting, is_returning=returning,
-                    personal_paragraph=(personal or None) if plan.waiting else None)
+                    personal_paragraph=(personal or None) if plan.waiting else None,
+                    source=sources.clean(signer.source))
     db.session.add(action)
     db.session.flush()
     return Recorded(action, _add_letters(action, drafts, plan.warnings))

@@ -21,9 +21,10 @@ from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
+from actionkit.campaigns import sources
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.forms import ComposeForm, ExpiredState, StepForm, seal, signup_form, unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
@@ -71,6 +72,11 @@ def _guard(campaign: Campaign) -> tuple[str, int] | None:
     return None
 
 
+def _carried_source() -> str:
+    """The source code a step form posted back (kept when the sealed state has expired)."""
+    return sources.clean(request.form.get("source")) or "" if request.method == "POST" else ""
+
+
 def _open_state(campaign: Campaign, form: Any) -> dict[str, Any] | None:
     """The state a step form carries, or None when it is missing, tampered with, expired or another campaign's."""
     try:
@@ -80,7 +86,7 @@ def _open_state(campaign: Campaign, form: Any) -> dict[str, Any] | None:
 
 
 def _expired(campaign: Campaign) -> tuple[str, int]:
-    form = SignupForm(formdata=None, state=campaign.state.upper())
+    form = signup_form(campaign, formdata=None, state=campaign.state.upper(), source=_carried_source())
     return _page("letters/campaign.html", 400, campaign=campaign, form=form, expired=True)
 
 
@@ -107,8 +113,17 @@ def _csrf(exc: CSRFError) -> tuple[str, int]:
 @bp.get("/act/<slug>")
 def campaign(slug: str) -> tuple[str, int]:
     campaign = campaigns.live_or_404(slug)
-    form = SignupForm(formdata=None, state=campaign.state.upper())
-    return _page("letters/campaign.html", campaign=campaign, form=form)
+    form = signup_form(campaign, formdata=None, state=campaign.state.upper(),
+                       source=sources.from_args(request.args) or "")
+    return _page("letters/campaign.html", campaign=campaign, form=form, progress=_progress(campaign))
+
+
+def _progress(campaign: Campaign) -> dict[str, int] | None:
+    """The public goal: the count (None below GOAL_COUNT_FROM) and the goal, when the campaign has one."""
+    if not campaign.goal:
+        return None
+    count = services.signature_count(campaign.id)
+    return {"goal": campaign.goal, "count": count if count >= services.GOAL_COUNT_FROM else None}
 
 
 @bp.post("/act/<slug>")
@@ -117,7 +132,7 @@ def find(slug: str) -> Any:
     campaign = campaigns.live_or_404(slug)
     if (refused := _guard(campaign)) is not None:
         return refused
-    form = SignupForm()
+    form = signup_form(campaign)
     if "set_lang" in request.form:
         return _page("letters/campaign.html", campaign=campaign, form=form)
     if not form.validate_on_submit():
@@ -143,7 +158,7 @@ def edit(slug: str) -> Any:
     step = StepForm()
     if not step.validate_on_submit() or (data := _open_state(campaign, step)) is None:
         return _expired(campaign)
-    form = SignupForm(formdata=None)
+    form = signup_form(campaign, formdata=None)
     form.fill(Signer.from_dict(data["signer"]))
     return _page("letters/campaign.html", campaign=campaign, form=form)
 

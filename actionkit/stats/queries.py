@@ -174,6 +174,7 @@ class Stats:
     returning: list[Row]
     languages: list[Row]
     non_english: Cell
+    sources: list[Row] = field(default_factory=list)  # actions by ?source= code (campaigns.sources)
 
     @property
     def goal_text(self) -> str:
@@ -338,6 +339,7 @@ def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
     counties, shapes = _counties(scope, rows["counties"], shapes if shapes is not None else county_shapes(state))
     deliveries_by, type_cells, letters, deliveries = _deliveries(scope, rows["deliveries"])
     top, sheriffs = _officials(scope, rows["offices"], state)
+    by_source = _sources(scope)
 
     type_rows = [Row(t.value, _office_label(t.value), type_cells.get(t.value, Cell())) for t in OfficeType
                  if t.value in type_cells or (not filters.office_type and _targets(campaigns, t.value))]
@@ -353,6 +355,7 @@ def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
         ([r.cell for r in per_campaign], totals), ([r.cell for r in languages], totals),
         ([english, non_english], totals), ([r.cell for r in returning], totals),
         ([r.cell for r in type_rows], letters),
+        ([r.cell for r in by_source], None if filters.office_type else totals),
         ([r.cell for r in sheriffs], type_cells.get(OfficeType.SHERIFF.value)),
         ([deliveries, deliveries_by.get((NO_DELIVERY, ""), Cell())], letters),
         *_delivery_lines(deliveries_by, statuses, channels, deliveries),
@@ -369,8 +372,21 @@ def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
         goal=campaigns[0].goal if single else None, per_campaign=per_campaign, per_day=per_day,
         counties=counties, county_shapes=shapes, office_types=type_rows, top_officials=top, sheriffs=sheriffs,
         statuses=statuses, channels=channels, deliveries_by=deliveries_by, returning=returning,
-        languages=languages, non_english=non_english,
+        languages=languages, non_english=non_english, sources=by_source,
     )
+
+
+NO_SOURCE_LABEL = "(no source: direct or untagged link)"
+
+
+def _sources(scope: _Scope) -> list[Row]:
+    """Actions by source code, most first; read from the actions (the code is not in the rollups), each cell
+    exact in distinct supporters so small ones are suppressed like every other figure."""
+    stmt = (sa.select(Action.source, sa.func.count(), sa.func.count(sa.distinct(Action.supporter_id)))
+            .where(*_action_facts(scope)).group_by(Action.source))
+    rows = [Row(source or "", source or NO_SOURCE_LABEL, Cell(count, people, people))
+            for source, count, people in db.session.execute(stmt)]
+    return sorted(rows, key=lambda r: (-r.cell.value, r.key))
 
 
 def _delivery_lines(by: dict[tuple[str, str], Cell], statuses: list[str], channels: list[str],

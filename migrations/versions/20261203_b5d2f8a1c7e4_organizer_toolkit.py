@@ -1,0 +1,72 @@
+"""The organizer's toolkit: consent wordings and the consent on supporters (with the phone given with it), the
+source code on actions, and per-campaign settings (ask for consent, embed origins, share card image)
+
+Revision ID: b5d2f8a1c7e4
+Revises: a7c3e91d0b42
+Create Date: 2026-12-03 16:05:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'b5d2f8a1c7e4'
+down_revision = 'a7c3e91d0b42'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'consent_wordings',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('text_hash', sa.String(length=64), nullable=False),
+        sa.Column('lang', sa.String(length=8), nullable=False),
+        sa.Column('text', sa.String(length=1000), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_wordings')),
+        sa.UniqueConstraint('text_hash', name=op.f('uq_consent_wordings_text_hash')),
+    )
+    op.create_table(
+        'supporter_consents',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('supporter_id', sa.Integer(), nullable=False),
+        sa.Column('wording_id', sa.Integer(), nullable=False),
+        sa.Column('campaign_id', sa.Integer(), nullable=True),
+        sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'],
+                                name=op.f('fk_supporter_consents_campaign_id_campaigns')),
+        sa.ForeignKeyConstraint(['supporter_id'], ['supporters.id'],
+                                name=op.f('fk_supporter_consents_supporter_id_supporters')),
+        sa.ForeignKeyConstraint(['wording_id'], ['consent_wordings.id'],
+                                name=op.f('fk_supporter_consents_wording_id_consent_wordings')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_supporter_consents')),
+    )
+    op.create_index(op.f('ix_supporter_consents_supporter_id'), 'supporter_consents', ['supporter_id'], unique=False)
+    # Plain ADD/DROP COLUMN (no batch): on SQLite a batch would copy supporters, actions and campaigns, which
+    # other tables reference, and fail on a database with rows.
+    op.add_column('supporters', sa.Column('phone', sa.Text(), nullable=True))
+    op.add_column('actions', sa.Column('source', sa.String(length=40), nullable=True))
+    op.create_index(op.f('ix_actions_source'), 'actions', ['source'], unique=False)
+    op.add_column('campaigns', sa.Column('ask_consent', sa.Boolean(), server_default='1', nullable=False))
+    op.add_column('campaigns', sa.Column('embed_origins', sa.JSON(), nullable=True))
+    op.add_column('campaigns', sa.Column('share_image', sa.LargeBinary(), nullable=True))
+    op.add_column('campaigns', sa.Column('share_image_type', sa.String(length=20), nullable=True))
+
+
+def downgrade():
+    for column in ('share_image_type', 'share_image', 'embed_origins', 'ask_consent'):
+        op.drop_column('campaigns', column)
+    op.drop_index(op.f('ix_actions_source'), table_name='actions')
+    op.drop_column('actions', 'source')
+    op.drop_column('supporters', 'phone')
+    op.drop_index(op.f('ix_supporter_consents_supporter_id'), table_name='supporter_consents')
+    op.drop_table('supporter_consents')
+    op.drop_table('consent_wordings')
