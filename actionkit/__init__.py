@@ -74,9 +74,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.staff.views import bp as staff_bp
     from actionkit.stats.views import bp as stats_bp
     from actionkit.system.views import bp as system_bp
+    from actionkit.toolkit import embedding, sharing
+    from actionkit.toolkit.views import bp as toolkit_bp
+    from actionkit.toolkit.views import public as toolkit_public_bp
 
-    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp):
+    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp,
+               toolkit_bp, toolkit_public_bp):
         app.register_blueprint(bp)
+    embedding.init_app(app)
+    sharing.init_app(app)
     security.redact_logs(app)  # no URL token or client address in any log line
 
     from actionkit.campaigns.cli import campaigns_cli

@@ -16,7 +16,8 @@ def init_app(app: Flask) -> None:
     def _headers(resp: Response) -> Response:
         resp.headers.setdefault("Content-Security-Policy", CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]:  # not an allowed embed
+            resp.headers.setdefault("X-Frame-Options", "DENY")
         # Thank-you pages carry a secret token in the URL: never send it on as a Referer.
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         resp.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), interest-cohort=()")

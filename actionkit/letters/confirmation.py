@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from actionkit.db import utcnow
 from actionkit.delivery.channels import Result, SmtpTransport, from_domain, header_text, write_atomically
 from actionkit.extensions import db
-from actionkit.letters import labels, services
+from actionkit.letters import consent, labels, services
 from actionkit.letters.rendering import clean_body
 from actionkit.letters.models import Action, Letter
 from actionkit.officials.models import Office
@@ -63,9 +63,12 @@ def build(action: Action, token: str) -> EmailMessage:
         status_url = url_for("letters.thanks", slug=campaign.slug, token=token, lang=action.language,
                              _external=True)
         delete_url = url_for("privacy.delete", token=token, lang=action.language, _external=True)
+        # Everyone who agreed to hear from the organizers can take it back in one click, from every e-mail.
+        withdraw_url = url_for("toolkit_public.withdraw_form", token=consent.withdraw_token(supporter.id),
+                               lang=action.language, _external=True) if supporter.opt_in else None
         text = clean_body(render_template("emails/confirmation.txt", supporter=supporter, action=action,
                                           campaign=campaign, title=title, labels=labels, status_url=status_url,
-                                          delete_url=delete_url)) + "\n"
+                                          delete_url=delete_url, withdraw_url=withdraw_url)) + "\n"
         subject = _("Your letters for “%(title)s”", title=title)
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = mail["from_address"]
@@ -75,6 +78,9 @@ def build(action: Action, token: str) -> EmailMessage:
     tag = crypto().lookup_hash(str(action.id), "confirmation-message-id")[:8]
     msg["Message-ID"] = f"<confirmation-{action.id}.{tag}@{from_domain(mail['from_address'])}>"
     msg["Auto-Submitted"] = "auto-generated"
+    if withdraw_url:  # RFC 2369 / RFC 8058: the mail client's own one-click "unsubscribe" withdraws the consent
+        msg["List-Unsubscribe"] = f"<{withdraw_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text, cte="quoted-printable")
     msg["Content-Language"] = action.language or "en"  # after set_content, which resets Content-* headers
     return msg

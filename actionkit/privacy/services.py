@@ -27,7 +27,7 @@ from actionkit.delivery.channels import STREET_ADDRESS_CHANNELS
 from actionkit.delivery.models import FINAL_STATUSES, Channel, Delivery, DeliveryStatus
 from actionkit.delivery.services import CANCEL_REASON
 from actionkit.extensions import db
-from actionkit.letters.models import Action, Letter, Submission, SubmissionStatus, Supporter
+from actionkit.letters.models import Action, Consent, Letter, Submission, SubmissionStatus, Supporter
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,9 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
                        .execution_options(synchronize_session=False))
     supporter.email = supporter.first_name = supporter.last_name = None
     supporter.email_hash = f"deleted-{secrets.token_hex(28)}"  # unlinkable: a later signature starts afresh
-    supporter.opt_in = False
+    supporter.opt_in, supporter.phone = False, None  # off the consented list, phone erased
+    db.session.execute(update(Consent).where(Consent.supporter_id == supporter.id, Consent.withdrawn_at.is_(None))
+                       .values(withdrawn_at=now, updated_at=now).execution_options(synchronize_session=False))
     supporter.deleted_at = now
     db.session.flush()
     if batches:

@@ -42,7 +42,9 @@ def test_campaign_page_has_the_form_and_no_third_party_anything(journey: Journey
     assert 'id="opt_in"' in html and "checked" not in re.search(r"<input[^>]*id=\"opt_in\"[^>]*>", html).group(0)
     assert 'id="find-officials"' in html
     assert not re.search(r"<script(?![^>]*src=\"/static/)", html)  # no inline or third-party scripts
-    assert not re.search(r"(src|href)=\"https?://", html)  # nothing loaded from elsewhere
+    assert not re.search(r"src=\"https?://|<link[^>]*href=\"https?://", html)  # nothing loaded from elsewhere
+    assert all(a.startswith(("https://wa.me/", "https://www.facebook.com/sharer/"))  # only plain share links
+               for a in re.findall(r"<a[^>]*href=\"(https?://[^\"]*)", html))
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.headers["Referrer-Policy"] == "same-origin"
     assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
