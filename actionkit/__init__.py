@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.staff import models as _staff_models  # noqa: F401
     from actionkit.system import models as _system_models  # noqa: F401
     from actionkit.stats import models as _stats_models  # noqa: F401
+    from actionkit.webhooks import models as _webhooks_models  # noqa: F401
 
     # Register every Celery task in every process (web publishes them, the worker runs them).
     from actionkit.delivery import tasks as _delivery_tasks  # noqa: F401
@@ -64,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.privacy import tasks as _privacy_tasks  # noqa: F401
     from actionkit.stats import tasks as _stats_tasks  # noqa: F401
     from actionkit.system import tasks as _system_tasks  # noqa: F401
+    from actionkit.webhooks import tasks as _webhooks_tasks  # noqa: F401
 
     from actionkit.campaigns.views import bp as campaigns_bp
     from actionkit.delivery.views import bp as delivery_bp
@@ -77,9 +79,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.toolkit import embedding, sharing
     from actionkit.toolkit.views import bp as toolkit_bp
     from actionkit.toolkit.views import public as toolkit_public_bp
+    from actionkit.webhooks.views import bp as webhooks_bp
 
     for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp,
-               toolkit_bp, toolkit_public_bp):
+               toolkit_bp, toolkit_public_bp, webhooks_bp):
         app.register_blueprint(bp)
     embedding.init_app(app)
     sharing.init_app(app)

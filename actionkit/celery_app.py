@@ -34,6 +34,7 @@ def celery_init_app(app: Flask) -> Celery:
             "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
         },
         "letters.sweep_pending": {"task": "letters.sweep_pending", "schedule": 600.0, "options": {"expires": 600.0}},
+        "webhooks.sweep": {"task": "webhooks.sweep", "schedule": 60.0, "options": {"expires": 60.0}},
         "privacy.purge_expired": {"task": "privacy.purge_expired", "schedule": 3600.0,
                                   "options": {"expires": 3600.0}},
         "stats.refresh": {"task": "stats.refresh", "schedule": 300.0, "options": {"expires": 300.0}},

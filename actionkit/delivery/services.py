@@ -51,6 +51,9 @@ RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.HELD)
 LISTED = RETRYABLE + (DeliveryStatus.EXPIRED,)
 CANCEL_REASON = "cancelled: the supporter deleted their data"
 _OUTBOX = "actionkit.delivery.publish_after_commit"
+# Called as listener(delivery_id, status) in the recording transaction once an outcome is stored (higher layers,
+# e.g. webhooks, register here: delivery knows nothing of them).
+OUTCOME_LISTENERS: list[Callable[[int, DeliveryStatus], None]] = []
 
 
 def _config() -> dict[str, Any]:
@@ -312,6 +315,8 @@ def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.date
     if not _fenced_update(delivery_id, attempts, now, status=status, lease_expires_at=None, **values):
         log.warning("delivery %s: lease lost before the %s outcome was recorded", delivery_id, status.value)
         return DeliveryStatus.SENDING
+    for listener in OUTCOME_LISTENERS:
+        listener(delivery_id, status)
     if status is DeliveryStatus.SENT:
         log.info("delivery %s sent via %s (attempt %s)", delivery_id, channel, attempts)
     else:

@@ -86,9 +86,9 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     supporter.email = supporter.first_name = supporter.last_name = None
     supporter.email_hash = f"deleted-{secrets.token_hex(28)}"  # unlinkable: a later signature starts afresh
     supporter.opt_in, supporter.phone = False, None  # off the consented list, phone erased
+    supporter.deleted_at = now
     db.session.execute(update(Consent).where(Consent.supporter_id == supporter.id, Consent.withdrawn_at.is_(None))
                        .values(withdrawn_at=now, updated_at=now).execution_options(synchronize_session=False))
-    supporter.deleted_at = now
     db.session.flush()
     if batches:
         report.print_batches = print_batch.rewrite_batches(batches, now=now)

@@ -1,5 +1,6 @@
 """The organizer's toolkit: consent wordings and the consent on supporters (with the phone given with it), the
-source code on actions, and per-campaign settings (ask for consent, embed origins, share card image)
+source code on actions, per-campaign settings (ask for consent, embed origins, share card image), and the
+webhook endpoints (Standard Webhooks receivers, Action Network) with the outbox of their messages
 
 Revision ID: b5d2f8a1c7e4
 Revises: a7c3e91d0b42
@@ -60,8 +61,58 @@ def upgrade():
     op.add_column('campaigns', sa.Column('share_image', sa.LargeBinary(), nullable=True))
     op.add_column('campaigns', sa.Column('share_image_type', sa.String(length=20), nullable=True))
 
+    op.create_table(
+        'webhook_endpoints',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=120), nullable=False),
+        sa.Column('kind', sa.Enum('webhook', 'action_network', name='endpointkind', native_enum=False, length=32),
+                  nullable=False),
+        sa.Column('url', sa.String(length=500), nullable=False),
+        sa.Column('secret', sa.Text(), nullable=False),
+        sa.Column('events', sa.JSON(), nullable=False),
+        sa.Column('fields', sa.JSON(), nullable=False),
+        sa.Column('active', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints')),
+    )
+    op.create_table(
+        'webhook_messages',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('endpoint_id', sa.Integer(), nullable=False),
+        sa.Column('event', sa.String(length=40), nullable=False),
+        sa.Column('msg_id', sa.String(length=40), nullable=False),
+        sa.Column('payload', sa.Text(), nullable=False),
+        sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'dead', name='messagestatus', native_enum=False,
+                                    length=32), nullable=False),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('last_status_code', sa.Integer(), nullable=True),
+        sa.Column('last_response', sa.Text(), nullable=True),
+        sa.Column('last_error', sa.String(length=500), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'],
+                                name=op.f('fk_webhook_messages_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_messages')),
+        sa.UniqueConstraint('msg_id', name=op.f('uq_webhook_messages_msg_id')),
+    )
+    op.create_index(op.f('ix_webhook_messages_endpoint_id'), 'webhook_messages', ['endpoint_id'], unique=False)
+    op.create_index('ix_webhook_messages_status_next', 'webhook_messages', ['status', 'next_attempt_at'],
+                    unique=False)
+
 
 def downgrade():
+    op.drop_index('ix_webhook_messages_status_next', table_name='webhook_messages')
+    op.drop_index(op.f('ix_webhook_messages_endpoint_id'), table_name='webhook_messages')
+    op.drop_table('webhook_messages')
+    op.drop_table('webhook_endpoints')
     for column in ('share_image_type', 'share_image', 'embed_origins', 'ask_consent'):
         op.drop_column('campaigns', column)
     op.drop_index(op.f('ix_actions_source'), table_name='actions')
