@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.system import models as _system_models  # noqa: F401
     from actionkit.stats import models as _stats_models  # noqa: F401
     from actionkit.webhooks import models as _webhooks_models  # noqa: F401
+    from actionkit.api import models as _api_models  # noqa: F401
 
     # Register every Celery task in every process (web publishes them, the worker runs them).
     from actionkit.delivery import tasks as _delivery_tasks  # noqa: F401
@@ -80,9 +81,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.toolkit.views import bp as toolkit_bp
     from actionkit.toolkit.views import public as toolkit_public_bp
     from actionkit.webhooks.views import bp as webhooks_bp
+    from actionkit.api.views import api as api_bp
+    from actionkit.api.views import bp as api_tokens_bp
 
     for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp,
-               toolkit_bp, toolkit_public_bp, webhooks_bp):
+               toolkit_bp, toolkit_public_bp, webhooks_bp, api_bp, api_tokens_bp):
         app.register_blueprint(bp)
     embedding.init_app(app)
     sharing.init_app(app)

@@ -28,6 +28,7 @@ SECTIONS = (
     ("Stats", None, Role.VIEWER, "Participation: supporters, letters and deliveries."),
     ("Toolkit", "toolkit.index", Role.EDITOR, "The consented list, share cards, embedding and tagged links."),
     ("Webhooks", "webhooks.index", Role.ADMIN, "Signed events and the Action Network sync, with every answer."),
+    ("API tokens", "api_tokens.tokens", Role.VIEWER, "Personal tokens for your own tools to read campaigns and stats."),
     ("Staff accounts", "staff.users", Role.ADMIN, "Create accounts, change roles, deactivate."),
     ("Audit log", "staff.audit", Role.ADMIN, "Who changed what, and who exported what."),
     ("Settings", "staff.settings", Role.ADMIN, "How long addresses are kept after delivery."),

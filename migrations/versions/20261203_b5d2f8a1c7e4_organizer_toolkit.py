@@ -1,6 +1,7 @@
 """The organizer's toolkit: consent wordings and the consent on supporters (with the phone given with it), the
 source code on actions, per-campaign settings (ask for consent, embed origins, share card image), and the
-webhook endpoints (Standard Webhooks receivers, Action Network) with the outbox of their messages
+webhook endpoints (Standard Webhooks receivers, Action Network) with the outbox of their messages, and staff
+API tokens (stored as a keyed hash)
 
 Revision ID: b5d2f8a1c7e4
 Revises: a7c3e91d0b42
@@ -107,8 +108,32 @@ def upgrade():
     op.create_index('ix_webhook_messages_status_next', 'webhook_messages', ['status', 'next_attempt_at'],
                     unique=False)
 
+    op.create_table(
+        'api_tokens',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('prefix', sa.String(length=16), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('role', sa.Enum('viewer', 'editor', 'admin', name='role', native_enum=False, length=32),
+                  nullable=False),
+        sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['staff_users.id'], name=op.f('fk_api_tokens_user_id_staff_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+        sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash')),
+    )
+    op.create_index(op.f('ix_api_tokens_user_id'), 'api_tokens', ['user_id'], unique=False)
+
 
 def downgrade():
+    op.drop_index(op.f('ix_api_tokens_user_id'), table_name='api_tokens')
+    op.drop_table('api_tokens')
     op.drop_index('ix_webhook_messages_status_next', table_name='webhook_messages')
     op.drop_index(op.f('ix_webhook_messages_endpoint_id'), table_name='webhook_messages')
     op.drop_table('webhook_messages')
