@@ -82,6 +82,10 @@ class CampaignText(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
+    # The confirmation e-mail as staff wrote it (sandboxed template; None: the default). Its status, deletion
+    # and withdrawal links are always appended by the sender, never part of this text.
+    email_subject: Mapped[Optional[str]] = mapped_column(String(300))
+    email_body: Mapped[Optional[str]] = mapped_column(Text)
 
     campaign: Mapped[Campaign] = relationship(back_populates="texts")
 

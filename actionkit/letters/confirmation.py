@@ -20,8 +20,8 @@ from sqlalchemy.orm import selectinload
 from actionkit.db import utcnow
 from actionkit.delivery.channels import Result, SmtpTransport, from_domain, header_text, write_atomically
 from actionkit.extensions import db
-from actionkit.letters import consent, labels, services
-from actionkit.letters.rendering import clean_body
+from actionkit.letters import consent, custom_email, labels, services
+from actionkit.letters.rendering import RenderError, clean_body
 from actionkit.letters.models import Action, Letter
 from actionkit.officials.models import Office
 from actionkit.privacy.crypto import crypto
@@ -66,10 +66,12 @@ def build(action: Action, token: str) -> EmailMessage:
         # Everyone who agreed to hear from the organizers can take it back in one click, from every e-mail.
         withdraw_url = url_for("toolkit_public.withdraw_form", token=consent.withdraw_token(supporter.id),
                                lang=action.language, _external=True) if supporter.opt_in else None
+        subject, custom_body = _custom(action, title)
         text = clean_body(render_template("emails/confirmation.txt", supporter=supporter, action=action,
                                           campaign=campaign, title=title, labels=labels, status_url=status_url,
-                                          delete_url=delete_url, withdraw_url=withdraw_url)) + "\n"
-        subject = _("Your letters for “%(title)s”", title=title)
+                                          delete_url=delete_url, withdraw_url=withdraw_url,
+                                          custom_body=custom_body)) + "\n"
+        subject = subject or _("Your letters for “%(title)s”", title=title)
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = mail["from_address"]
     msg["To"] = supporter.email
@@ -84,6 +86,23 @@ def build(action: Action, token: str) -> EmailMessage:
     msg.set_content(text, cte="quoted-printable")
     msg["Content-Language"] = action.language or "en"  # after set_content, which resets Content-* headers
     return msg
+
+
+def _custom(action: Action, title: str) -> tuple[str | None, str | None]:
+    """The campaign's own subject and text for the action's language (or None: the default e-mail)."""
+    text = action.campaign.text(action.language or "en")
+    if text.lang != (action.language or "en") or not (text.email_subject and text.email_body):
+        return None, None
+    county = action.county.name if action.county is not None else ""
+    context = {"supporter": {"first_name": action.supporter.first_name or "",
+                             "last_name": action.supporter.last_name or "", "county": county},
+               "campaign": {"title": title}}
+    try:
+        return custom_email.render(text.email_subject, text.email_body, context)
+    except RenderError as exc:  # checked at save time; if it still fails, the default e-mail goes out
+        log.error("confirmation e-mail of campaign %s (%s) failed to render: %s", action.campaign_id,
+                  text.lang, exc.problem)
+        return None, None
 
 
 def transmit(msg: EmailMessage) -> None:

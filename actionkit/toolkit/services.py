@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from actionkit.campaigns.models import Campaign
 from actionkit.extensions import db
+from actionkit.letters import custom_email
 from actionkit.staff.models import StaffUser
 from actionkit.staff.services import audit
 from actionkit.toolkit import images
@@ -55,12 +56,40 @@ def parse_origins(text: str) -> list[str]:
     return origins
 
 
+def email_problems(emails: dict[str, tuple[str, str]]) -> dict[str, list[str]]:
+    """Problems of the confirmation e-mail texts, by form field ({} when all can be saved)."""
+    found: dict[str, list[str]] = {}
+    for lang, (subject, body) in emails.items():
+        if not subject and not body.strip():
+            continue
+        if not subject or not body.strip():
+            found[f"email_body_{lang}"] = ["Write both a subject and a text, or leave both empty for the default "
+                                           "e-mail."]
+            continue
+        for problem in custom_email.problems(subject, body):
+            found.setdefault(f"email_{problem.field}_{lang}", []).append(str(problem))
+    return found
+
+
 def update_settings(campaign: Campaign, actor: StaffUser | None, *, ask_consent: bool, embed_origins: list[str],
-                    image: bytes | None = None, remove_image: bool = False) -> list[str]:
+                    image: bytes | None = None, remove_image: bool = False,
+                    emails: dict[str, tuple[str, str]] | None = None) -> list[str]:
     """Save the toolkit settings; returns what changed (also in the audit entry). Raises images.ImageRejected
-    for an upload that is not an acceptable image (nothing is saved then)."""
+    for an upload that is not an acceptable image, ToolkitError for an e-mail text that cannot render (nothing
+    is saved then)."""
     changed = []
     encoded = images.reencode(image) if image else None
+    if emails and email_problems(emails):
+        raise ToolkitError("The confirmation e-mail has problems.")
+    by_lang = {t.lang: t for t in campaign.texts}
+    for lang, (subject, body) in (emails or {}).items():
+        text = by_lang.get(lang)
+        if text is None:
+            continue
+        new = (subject or None, body if body.strip() else None)
+        if (text.email_subject, text.email_body) != new:
+            text.email_subject, text.email_body = new
+            changed.append(f"confirmation_email_{lang}")
     if campaign.ask_consent != ask_consent:
         campaign.ask_consent = ask_consent
         changed.append("ask_consent")

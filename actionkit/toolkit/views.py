@@ -13,7 +13,7 @@ from actionkit.campaigns import sources
 from actionkit.campaigns.models import Campaign
 from actionkit.extensions import csrf, db
 from actionkit.i18n import choose_request_language
-from actionkit.letters import consent, guards
+from actionkit.letters import consent, custom_email, guards
 from actionkit.letters import views as letters_views
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
@@ -107,17 +107,30 @@ def _links(campaign: Campaign) -> dict[str, Any]:
 def campaign(campaign_id: int) -> Any:
     """Consent box, embedding sites and share image of one campaign; its tagged links and embed snippet."""
     found = _campaign_or_404(campaign_id)
+    texts = {t.lang: t for t in found.texts}
     form = CampaignToolkitForm() if request.method == "POST" else CampaignToolkitForm(
-        formdata=None, data={"ask_consent": found.ask_consent, "embed_origins": "\n".join(found.embed_origins or [])})
+        formdata=None, data={"ask_consent": found.ask_consent, "embed_origins": "\n".join(found.embed_origins or []),
+                             **{f"email_{part}_{lang}": getattr(t, f"email_{part}") or ""
+                                for lang, t in texts.items() for part in ("subject", "body")}})
     status = 200
-    if form.validate_on_submit():
+    previews: dict[str, tuple[str, str]] = {}
+    valid = form.validate_on_submit()
+    problems = services.email_problems(form.emails()) if request.method == "POST" else {}
+    for name, messages in problems.items():
+        form[name].errors = [*form[name].errors, *messages]
+    if valid and form.preview.data:
+        if not problems:
+            previews = {lang: custom_email.render(subject, body, custom_email.sample_contexts()[0])
+                        for lang, (subject, body) in form.emails().items() if subject and body.strip()}
+        status = 200 if not problems else 422
+    elif valid and not problems:
         upload = request.files.get("share_image")
         data = upload.stream.read(images.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else None
         try:
             changed = services.update_settings(
                 found, current_user, ask_consent=bool(form.ask_consent.data),
                 embed_origins=services.parse_origins(form.embed_origins.data or ""), image=data,
-                remove_image=bool(form.remove_image.data))
+                remove_image=bool(form.remove_image.data), emails=form.emails())
         except images.ImageRejected as exc:
             db.session.rollback()
             form.share_image.errors = [str(exc)]
@@ -129,8 +142,8 @@ def campaign(campaign_id: int) -> Any:
     elif request.method == "POST":
         status = 422
     return render_template("toolkit/campaign.html", page_title="Toolkit: " + (
-        found.text("en").title if found.texts else found.slug), campaign=found, form=form,
-        **_links(found)), status
+        found.text("en").title if found.texts else found.slug), campaign=found, form=form, previews=previews,
+        merge_fields=custom_email.MERGE_FIELDS, **_links(found)), status
 
 
 # --- public: the share card and the embedded action --------------------------------------------------------------

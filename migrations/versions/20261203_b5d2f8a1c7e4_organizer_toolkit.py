@@ -1,7 +1,7 @@
 """The organizer's toolkit: consent wordings and the consent on supporters (with the phone given with it), the
 source code on actions, per-campaign settings (ask for consent, embed origins, share card image), and the
 webhook endpoints (Standard Webhooks receivers, Action Network) with the outbox of their messages, and staff
-API tokens (stored as a keyed hash)
+API tokens (stored as a keyed hash); the editable confirmation e-mail per campaign text
 
 Revision ID: b5d2f8a1c7e4
 Revises: a7c3e91d0b42
@@ -61,6 +61,8 @@ def upgrade():
     op.add_column('campaigns', sa.Column('embed_origins', sa.JSON(), nullable=True))
     op.add_column('campaigns', sa.Column('share_image', sa.LargeBinary(), nullable=True))
     op.add_column('campaigns', sa.Column('share_image_type', sa.String(length=20), nullable=True))
+    op.add_column('campaign_texts', sa.Column('email_subject', sa.String(length=300), nullable=True))
+    op.add_column('campaign_texts', sa.Column('email_body', sa.Text(), nullable=True))
 
     op.create_table(
         'webhook_endpoints',
@@ -138,6 +140,8 @@ def downgrade():
     op.drop_index(op.f('ix_webhook_messages_endpoint_id'), table_name='webhook_messages')
     op.drop_table('webhook_messages')
     op.drop_table('webhook_endpoints')
+    op.drop_column('campaign_texts', 'email_body')
+    op.drop_column('campaign_texts', 'email_subject')
     for column in ('share_image_type', 'share_image', 'embed_origins', 'ask_consent'):
         op.drop_column('campaigns', column)
     op.drop_index(op.f('ix_actions_source'), table_name='actions')
