@@ -89,7 +89,6 @@ def stats(slug: str) -> Response:
     loaded = queries.load([campaign], Filters(), single=True)
     rows = list(exports.aggregate_rows(loaded))
     figures = [dict(zip(rows[0], row)) for row in rows[1:]]
-    figures += [{"section": "source", "key": r.key, "label": r.label, "value": r.cell.text} for r in loaded.sources]
     return jsonify({"campaign": slug, "figures": figures})
 
 

@@ -90,6 +90,8 @@ def aggregate_rows(stats: Stats) -> Iterator[list[Any]]:
         yield ["language", row.key, row.label, row.cell.text]
     yield ["language", "non_english", "Not in English", stats.non_english.text]
     yield ["language", "non_english_share", "Share not in English", stats.non_english.share_of(stats.actions)]
+    for row in stats.sources:
+        yield ["source", row.key, row.label, row.cell.text]
 
 
 def _action_query(campaign: Campaign, filters: Filters) -> list[sa.ColumnElement[bool]]:

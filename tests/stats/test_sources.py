@@ -25,3 +25,13 @@ def test_stats_show_actions_by_source_with_small_cells_suppressed(client, login,
     assert by_source["whatsapp"] == "hidden"
     overview = read_page(client.get("/staff/stats").get_data(as_text=True))
     assert "table-sources" in overview.tables
+
+
+def test_the_aggregates_csv_has_the_sources_suppressed_like_the_page(client, login, own_world):
+    for action in db.session.scalars(db.select(Action).where(Action.campaign_id == own_world.alpha.id)
+                                     .order_by(Action.id).limit(3)):
+        action.source = "flyer"
+    db.session.commit()
+    login(Role.EDITOR)
+    lines = client.get("/staff/stats/alpha/export.csv").get_data(as_text=True).splitlines()
+    assert "source,flyer,flyer,<5" in lines
