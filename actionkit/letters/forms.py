@@ -168,3 +168,7 @@ class ComposeForm(StepForm):
 
     personal = TextAreaField(_l("Add a few words of your own (optional)"), validators=[
         Length(max=MAX_PERSONAL_CHARS, message=_l("Please keep your paragraph under %(max)d characters."))])
+
+
+class ConfirmEmailForm(SupporterForm):
+    """The button behind the e-mail check link: only the CSRF token (a GET never confirms)."""
