@@ -61,9 +61,11 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
                 letter.body = ""
                 report.erased_letters += 1
     # Their signatures' e-mail hashes go too, so a later signature starts afresh; one not recorded yet (another
-    # campaign's, signed moments ago) is given up, so the worker cannot write their data again.
+    # campaign's, signed moments ago, or one waiting for its e-mail link) is given up, so the worker cannot write
+    # their data again.
     mine = or_(Submission.action_id.in_([a.id for a in actions]), Submission.email_hash == supporter.email_hash)
-    db.session.execute(update(Submission).where(mine, Submission.status == SubmissionStatus.RECEIVED)
+    waiting = (SubmissionStatus.RECEIVED, SubmissionStatus.AWAITING)
+    db.session.execute(update(Submission).where(mine, Submission.status.in_(waiting))
                        .values(status=SubmissionStatus.FAILED, processed_at=now)
                        .execution_options(synchronize_session=False))
     db.session.execute(update(Submission).where(mine).values(email_hash=None, payload=None, updated_at=now)

@@ -214,3 +214,22 @@ def test_sweep_sends_email_checks_whose_task_was_lost(checking: Journey, queued:
     queued["confirmations"].clear()
     tasks.sweep_submissions()
     assert queued["confirmations"] == [submission_id]
+
+
+def test_deleting_ones_data_erases_a_signature_waiting_for_its_link(checking: Journey, queued: dict,
+                                                                    app: Flask) -> None:
+    from tests.factories import make_campaign
+
+    other = make_campaign(slug="second")
+    db.session.commit()
+    Journey(checking.client, other).complete(JACKSON)  # an earlier signature elsewhere, recorded
+    checking.complete(JACKSON)  # waits for its e-mail link
+    waiting = db.session.scalar(db.select(Submission).where(Submission.status == SubmissionStatus.AWAITING))
+    tasks.send_email_check(waiting.id)
+    link = _link(app)
+    delete_supporter(db.session.scalar(db.select(Supporter)))
+    db.session.commit()
+    waiting = db.session.get(Submission, waiting.id, populate_existing=True)
+    assert waiting.status is SubmissionStatus.FAILED and (waiting.payload, waiting.email_hash) == (None, None)
+    assert checking.client.post(link, headers=checking.headers).status_code == 410
+    assert count(Action) == 1
