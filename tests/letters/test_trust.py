@@ -233,3 +233,15 @@ def test_deleting_ones_data_erases_a_signature_waiting_for_its_link(checking: Jo
     assert waiting.status is SubmissionStatus.FAILED and (waiting.payload, waiting.email_hash) == (None, None)
     assert checking.client.post(link, headers=checking.headers).status_code == 410
     assert count(Action) == 1
+
+
+def test_an_older_non_ascii_address_is_skipped_not_retried_for_ever(journey: Journey, queued: dict,
+                                                                   app: Flask) -> None:
+    """Issue #11 item 15: an address the form accepted before it refused them cannot be sent to without
+    SMTPUTF8; its confirmation is skipped (and logged without the address) instead of failing on every retry."""
+    journey.complete(JACKSON)
+    action = db.session.scalar(db.select(Action))
+    action.supporter.email = "ñoño@example.net"
+    db.session.commit()
+    assert tasks.send_confirmation(action.id) is True
+    assert read_outbox(app) == []
