@@ -117,22 +117,23 @@ def authenticate(email: str, password: str, now: Optional[dt.datetime] = None, *
                  device: Optional[str] = None) -> LoginResult:
     """Check a log-in from `client` (a keyed hash of its IP). Two brakes, neither of which a stranger can use to
     keep a staff member out: per client and account name, a delay that doubles with each failure (others'
-    clients are not slowed); per account, the lockout after repeated failures from anywhere, which a right
-    password from a browser that logged in to this account before (`device`, its signed cookie) passes.
+    clients are not slowed); per account, the lockout after repeated failures from anywhere. A browser that
+    logged in to this account before (`device`, its signed cookie) passes both with the right password.
     Every refusal costs the same argon2 work and says the same, so nothing tells which accounts exist."""
     now = now or utcnow()
     key = _throttle_key(client, email)
-    throttle = db.session.get(LoginThrottle, key)
+    user = find_user(email)
+    known = user is not None and known_device(user, device)  # e.g. the owner behind the same office NAT
+    throttle = None if known else db.session.get(LoginThrottle, key)
     if throttle is not None and (_aware(throttle.blocked_until) or now) > now:
         passwords.burn_time()  # paused: not even checked, and the pause does not grow
         return LoginResult()
-    user = find_user(email)
     if user is None:
         passwords.burn_time()
         _throttle_failure(key, now)
         return LoginResult()
     locked_until = _aware(user.locked_until)
-    if locked_until is not None and locked_until > now and not known_device(user, device):
+    if locked_until is not None and locked_until > now and not known:
         passwords.burn_time()
         _throttle_failure(key, now)
         return LoginResult()
