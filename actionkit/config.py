@@ -71,6 +71,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
         SUBMISSION_REQUEUE_SECONDS=300,  # an unrecorded signature untouched this long is queued again
+        EMAIL_CONFIRMATION_DAYS=3,  # campaigns that confirm e-mail: unconfirmed signatures are erased after this
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
         STAFF_SESSION_HOURS=12,

@@ -56,10 +56,11 @@ class Brief:
     personalisation: Personalisation
     starts_at: dt.datetime | None
     ends_at: dt.datetime | None
+    confirm_email: bool = False
 
 
 _BRIEF = select(Campaign.id, Campaign.slug, Campaign.state, Campaign.status, Campaign.personalisation,
-                Campaign.starts_at, Campaign.ends_at).where(Campaign.slug == bindparam("slug"))
+                Campaign.starts_at, Campaign.ends_at, Campaign.confirm_email).where(Campaign.slug == bindparam("slug"))
 
 
 def live_brief_or_404(slug: str) -> Brief:

@@ -48,6 +48,8 @@ def process_submission(submission_id: int) -> bool:
         services.submission_failed(submission_id, type(exc).__name__)
         db.session.commit()
         return False
+    if processed is not None and processed.repeat_of is not None:
+        publish(send_repeat_notice, processed.repeat_of)
     if processed is None or processed.action_id is None:
         return False
     _enqueue(processed.delivery_ids)
@@ -88,13 +90,45 @@ def sweep_submissions() -> int:
     task was lost, the broker was down when it was signed, or a try failed; give up those older than two days."""
     grace = dt.timedelta(seconds=float(current_app.config["SUBMISSION_REQUEUE_SECONDS"]))
     services.expire_submissions()
+    services.expire_unconfirmed()  # signatures whose e-mail link was not opened in time are erased
     received = services.submissions_to_requeue(grace)
+    checks = services.email_checks_to_send(grace)
     db.session.commit()  # marked before publishing: the next sweep leaves them alone for a while
     for submission_id in received:
         publish(process_submission, submission_id)
-    if received:
-        log.info("queued %d signatures to record again", len(received))
+    for submission_id in checks:
+        publish(send_email_check, submission_id)
+    if received or checks:
+        log.info("queued %d signatures to record again, %d e-mail checks", len(received), len(checks))
     return len(received)
+
+
+@shared_task(name="letters.send_email_check", bind=True, ignore_result=True, max_retries=8)
+def send_email_check(self, submission_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """E-mail the link that releases a waiting signature's letters; a repeat address gets the owner's notice."""
+    try:
+        outcome = confirmation.send_email_check(int(submission_id))
+    except confirmation.TryLater as exc:
+        db.session.rollback()
+        log.warning("e-mail check for submission %s not sent yet (%s); retrying", submission_id, exc)
+        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
+    db.session.commit()
+    if outcome is not True and outcome is not False:
+        publish(send_repeat_notice, outcome)
+    return outcome is True
+
+
+@shared_task(name="letters.send_repeat_notice", bind=True, ignore_result=True, max_retries=8)
+def send_repeat_notice(self, action_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """Tell an address's owner that it was used to sign again (nothing sent twice), with a fresh status link."""
+    try:
+        sent = confirmation.send_repeat_notice(int(action_id))
+    except confirmation.TryLater as exc:
+        db.session.rollback()
+        log.warning("repeat notice for action %s not sent yet (%s); retrying", action_id, exc)
+        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
+    db.session.commit()
+    return sent
 
 
 @shared_task(name="letters.send_confirmation", bind=True, ignore_result=True, max_retries=8)

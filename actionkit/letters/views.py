@@ -8,6 +8,7 @@ being prepared until the worker has recorded them (usually well under a second).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -15,15 +16,15 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
 
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
+from actionkit.db import utcnow
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.forms import ComposeForm, ConfirmEmailForm, ExpiredState, SignupForm, StepForm, seal, unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
@@ -277,13 +278,14 @@ def sign(slug: str) -> Any:
     choices, errors = _compose_input(brief.personalisation, sendable, form, plan)
     if errors or not valid:
         return _compose_page(campaigns.live_or_404(slug), signer, plan, form=form, errors=errors, status=422)
-    try:
-        accepted = services.accept(brief.id, signer, plan, choices)
-        db.session.commit()
-    except IntegrityError:  # (campaign, e-mail hash) is unique: this e-mail already signed
-        db.session.rollback()
-        return _page("letters/already.html", campaign=campaigns.live_or_404(slug))
-    tasks.publish(tasks.process_submission, accepted.submission_id)
+    # The same INSERT, commit, task and redirect for every signature: whether this e-mail signed before is found
+    # by the worker, which tells the address's owner by e-mail (docs/architecture.md, "Repeat signatures").
+    accepted = services.accept(brief.id, signer, plan, choices, email_check=brief.confirm_email)
+    db.session.commit()
+    if brief.confirm_email:
+        tasks.publish(tasks.send_email_check, accepted.submission_id)
+    else:
+        tasks.publish(tasks.process_submission, accepted.submission_id)
     log.info("submission %s accepted", accepted.submission_id)
     return redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
 
@@ -312,11 +314,26 @@ def _submission_or_404(slug: str, token: str) -> tuple[services.Submission, Camp
     return submission, campaign
 
 
+def _recorded(slug: str, token: str) -> tuple[services.Action | None, services.Submission | None, Campaign | None]:
+    """(action, None, None) once recorded (found by either token of the action, or by the e-mail check link of
+    its submission); else (None, submission, campaign) for the page in between; 404 for unknown tokens."""
+    action = services.find_action(token)
+    if action is None:
+        submission, campaign = _submission_or_404(slug, token)
+        if submission.status is not SubmissionStatus.RECORDED or submission.action is None:
+            return None, submission, campaign
+        action = submission.action
+    if action.campaign.slug != slug:
+        abort(404)
+    return action, None, None
+
+
 @bp.get("/act/<slug>/thanks/<token>")
 def thanks(slug: str, token: str) -> tuple[str, int]:
-    action = services.find_action(token)
-    if action is None or action.campaign.slug != slug:
-        return _received(slug, token)
+    action, submission, campaign = _recorded(slug, token)
+    if action is None:
+        assert submission is not None and campaign is not None
+        return _received(submission, campaign, token)
     campaign = action.campaign
     share_url = public_url() + url_for("letters.campaign", slug=campaign.slug)
     deleted = action.supporter.deleted_at is not None
@@ -326,11 +343,23 @@ def thanks(slug: str, token: str) -> tuple[str, int]:
                  deleted=deleted)
 
 
-def _received(slug: str, token: str) -> tuple[str, int]:
-    """The thank-you page before the worker has recorded the signature (or when it could not)."""
-    submission, campaign = _submission_or_404(slug, token)
+def _check_expired(submission: services.Submission) -> bool:
+    created = submission.created_at if submission.created_at.tzinfo else \
+        submission.created_at.replace(tzinfo=dt.timezone.utc)
+    return submission.status is SubmissionStatus.EXPIRED or created < utcnow() - services.confirmation_max_age()
+
+
+def _received(submission: services.Submission, campaign: Campaign, token: str) -> tuple[str, int]:
+    """The thank-you page before the worker has recorded the signature (or when it could not, or when it is a
+    repeat). A repeat must look like a first signature and say nothing about the earlier one: on a campaign
+    that checks e-mail both wait for the link ("check your email"), elsewhere the repeat gets a neutral receipt
+    (its owner gets the real status link by e-mail)."""
+    if submission.email_check and submission.status in CHECK_STATUSES:
+        if _check_expired(submission):
+            return _expired_check(campaign)
+        return _page("letters/check_email.html", campaign=campaign, days=services.confirmation_max_age().days)
     if submission.status is SubmissionStatus.DUPLICATE:
-        return _page("letters/already.html", campaign=campaign)
+        return _page("letters/received.html", campaign=campaign)
     if submission.status is not SubmissionStatus.RECEIVED:  # failed: nothing was recorded, nothing will be sent
         return _problem(500, _("Your letters could not be recorded"),
                         _("Something went wrong on our side and your letters were not sent. We are sorry. Please "
@@ -344,9 +373,46 @@ def _received(slug: str, token: str) -> tuple[str, int]:
 def status(slug: str, token: str) -> Response:
     """The same statuses as JSON, for static/js/status.js to refresh the page ("preparing" until the worker has
     recorded the signature; the script then reloads the page)."""
-    action = services.find_action(token)
-    if action is None or action.campaign.slug != slug:
-        submission, _campaign = _submission_or_404(slug, token)
-        return jsonify({"letters": [], "pending": [], "final": False,
-                        "preparing": submission.status is SubmissionStatus.RECEIVED})
+    action, submission, _campaign = _recorded(slug, token)
+    if action is None:
+        assert submission is not None
+        preparing = submission.status is SubmissionStatus.RECEIVED
+        return jsonify({"letters": [], "pending": [], "final": not preparing and submission.status is not
+                        SubmissionStatus.FAILED, "preparing": preparing})
     return jsonify({**_status_payload(action), "preparing": False})
+
+
+# --- campaigns that confirm the e-mail address: the link in the e-mail ----------------------------------------
+
+CHECK_STATUSES = (SubmissionStatus.AWAITING, SubmissionStatus.DUPLICATE, SubmissionStatus.EXPIRED)
+
+
+def _expired_check(campaign: Campaign) -> tuple[str, int]:
+    return _problem(410, _("This link has expired"),
+                    _("Your email address was not confirmed in time, so we erased your signature and sent "
+                      "nothing. You are welcome to sign again from the campaign page."), campaign)
+
+
+@bp.route("/act/<slug>/confirm-email/<token>", methods=["GET", "POST"])
+@limiter.limit(guards.public_rate_limit, methods=["POST"])
+def confirm_email(slug: str, token: str) -> Any:
+    """The link e-mailed on campaigns that confirm addresses. GET shows a button (mail scanners open links;
+    they must not confirm anything); its POST releases the letters to the worker."""
+    submission, campaign = _submission_or_404(slug, token)
+    if submission.status in (SubmissionStatus.RECEIVED, SubmissionStatus.RECORDED):
+        return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)
+    if submission.status is not SubmissionStatus.AWAITING or _check_expired(submission):
+        return _expired_check(campaign)
+    form = ConfirmEmailForm()
+    if request.method == "GET":
+        return _page("letters/confirm_email.html", campaign=campaign, form=form, token=token)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    if not form.validate_on_submit():
+        return _page("letters/confirm_email.html", 400, campaign=campaign, form=form, token=token)
+    confirmed = services.confirm_email(token)
+    db.session.commit()
+    if confirmed is not None:
+        tasks.publish(tasks.process_submission, confirmed.id)
+        log.info("submission %s confirmed by e-mail", confirmed.id)
+    return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)

@@ -126,6 +126,23 @@ def test_edit_records_what_changed(editor_client: FlaskClient) -> None:
     assert len(_audit("campaign.update")) == 1 and len(_audit("template.update")) == 1
 
 
+def test_email_confirmation_is_off_by_default_and_stated_plainly(editor_client: FlaskClient) -> None:
+    """Issue #11 item 7: the setting is off unless staff turn it on, and the editor says what each choice means."""
+    page = editor_client.get("/staff/campaigns/new").get_data(as_text=True)
+    assert "Confirm the email address before letters go out" in page
+    assert "anyone can sign with someone else&#39;s email address" in page
+    assert "checked" not in re.search(r'<input[^>]*id="confirm_email"[^>]*>', page).group(0)
+    campaign = _create(editor_client)
+    assert campaign.confirm_email is False
+    editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(confirm_email="y"))
+    db.session.expire_all()
+    campaign = editor.get(campaign.id)  # type: ignore[assignment]
+    assert campaign.confirm_email is True
+    assert "confirm_email" in _audit("campaign.update")[-1].details["fields"]
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "checked" in re.search(r'<input[^>]*id="confirm_email"[^>]*>', page).group(0)
+
+
 def test_removing_a_template_deletes_it(editor_client: FlaskClient) -> None:
     campaign = _create(editor_client, **{"tpl_sheriff_es-subject": "Ponga fin", "tpl_sheriff_es-body": "Hola"})
     assert len(campaign.templates) == 3
