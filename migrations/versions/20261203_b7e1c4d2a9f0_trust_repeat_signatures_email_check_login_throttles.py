@@ -7,7 +7,7 @@
 - staff_login_throttles: failed log-ins per client and account name (HMAC keys), for a growing delay.
 
 Revision ID: b7e1c4d2a9f0
-Revises: 365634025289
+Revises: a7c3e91d0b42
 Create Date: 2026-12-03 15:40:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e1c4d2a9f0'
-down_revision = '365634025289'
+down_revision = 'a7c3e91d0b42'
 branch_labels = None
 depends_on = None
 
