@@ -26,14 +26,23 @@ def celery_init_app(app: Flask) -> Celery:
             "schedule": float(app.config["DELIVERY"]["sweep_seconds"]),
             "options": {"expires": float(app.config["DELIVERY"]["sweep_seconds"])},  # no pile-up while down
         },
-        # Signatures whose recording task was lost; targets that waited for the geocoder; addresses past
-        # retention; stats rollups.
+        # Signatures whose recording task was lost; unsent confirmations; targets that waited for the geocoder;
+        # addresses past retention; stats rollups. docs/architecture.md lists these intervals.
         "letters.sweep_submissions": {
             "task": "letters.sweep_submissions",
             "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),
             "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
         },
-        "letters.sweep_pending": {"task": "letters.sweep_pending", "schedule": 600.0, "options": {"expires": 600.0}},
+        "letters.sweep_confirmations": {
+            "task": "letters.sweep_confirmations",
+            "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),
+            "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
+        },
+        "letters.sweep_pending": {
+            "task": "letters.sweep_pending",
+            "schedule": float(app.config["PENDING_SWEEP_SECONDS"]),
+            "options": {"expires": float(app.config["PENDING_SWEEP_SECONDS"])},
+        },
         "privacy.purge_expired": {"task": "privacy.purge_expired", "schedule": 3600.0,
                                   "options": {"expires": 3600.0}},
         "stats.refresh": {"task": "stats.refresh", "schedule": 300.0, "options": {"expires": 300.0}},

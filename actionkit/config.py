@@ -8,6 +8,9 @@ from typing import Any
 from flask import Flask
 
 
+MIN_SECRET_LENGTH = 32  # characters of ACTIONKIT_SECRET_KEY and ACTIONKIT_HMAC_KEY in production
+
+
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; raised at start-up with a readable message."""
 
@@ -66,10 +69,13 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         SESSION_COOKIE_SECURE=None,
         PROXY_FIX_HOPS=0,
         PUBLIC_URL=None,
+        ALLOW_PLAIN_HTTP=False,  # production over http:// for a local trial only: no Secure cookies, no HSTS
         RETENTION_DAYS=30,
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
-        SUBMISSION_REQUEUE_SECONDS=300,  # an unrecorded signature untouched this long is queued again
+        SUBMISSION_REQUEUE_SECONDS=120,  # an unrecorded signature untouched this long is queued again
+        CONFIRMATION_REQUEUE_SECONDS=120,  # an unsent confirmation is queued again at this age, then at 2x, 4x ...
+        PENDING_SWEEP_SECONDS=600,  # beat: how often targets that waited for the geocoder are matched again
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
         STAFF_SESSION_HOURS=12,
@@ -80,6 +86,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg.from_prefixed_env("ACTIONKIT")
     else:
         cfg.update(test_config)
+    _limiter_settings(cfg)
 
     # from_prefixed_env parses JSON-looking values: an all-digit secret would arrive as an int.
     for key in ("SECRET_KEY", "HMAC_KEY", "ENCRYPTION_KEY", "ENCRYPTION_KEYS"):
@@ -114,8 +121,11 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
                               "use, for links in confirmation emails and share links.")
     else:
         cfg["PUBLIC_URL"] = str(cfg["PUBLIC_URL"]).rstrip("/")
+    cfg["ALLOW_PLAIN_HTTP"] = bool(cfg["ALLOW_PLAIN_HTTP"])
     if cfg["SESSION_COOKIE_SECURE"] is None:
-        cfg["SESSION_COOKIE_SECURE"] = not cfg["EMBEDDED"]
+        cfg["SESSION_COOKIE_SECURE"] = not (cfg["EMBEDDED"] or cfg["ALLOW_PLAIN_HTTP"])
+    if test_config is None and cfg["DATABASE_URL"] and not app.testing:
+        _refuse_weak_production_settings(cfg)
 
     # Personal data at rest: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key.
     keys = cfg.get("ENCRYPTION_KEYS") or cfg.get("ENCRYPTION_KEY")
@@ -147,6 +157,11 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
+        # A pool process is replaced after this many tasks or once its resident memory grows past this (KiB):
+        # during a database outage every failing task leaves tracebacks and pool state behind (about 85 MB per
+        # process was measured, never returned to the OS); a fresh process starts at about 100 MB.
+        "worker_max_tasks_per_child": 1000,
+        "worker_max_memory_per_child": 300_000,
     }
     celery.update({k.lower(): v for k, v in (cfg["CELERY"] or {}).items()})
     if str(celery["broker_url"]).startswith(("redis://", "rediss://")):
@@ -242,3 +257,35 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
     if cfg["EMBEDDED"]:
         instance.mkdir(parents=True, exist_ok=True)
+
+
+def _limiter_settings(cfg: dict[str, Any]) -> None:
+    """Rate-limit store defaults: never fail a supporter's request because the counters' store is down; fall
+    back to per-process counters (logged once) and check the store again every RATELIMIT_STORAGE_RECHECK."""
+    cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    cfg.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # A dead Redis must cost a request milliseconds, not the client library's default (no timeout).
+    cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+
+
+def _refuse_weak_production_settings(cfg: dict[str, Any]) -> None:
+    """Production (a database URL is set) refuses settings that are only safe on a developer's machine."""
+    problems = []
+    if cfg["EMBEDDED"]:
+        problems.append("ACTIONKIT_EMBEDDED=true turns off HSTS and Secure cookies and writes secrets into "
+                        "instance/; remove it")
+    if cfg.get("DEBUG"):
+        problems.append("ACTIONKIT_DEBUG=true shows tracebacks to anyone; remove it")
+    if cfg.get("WTF_CSRF_ENABLED") is False:
+        problems.append("ACTIONKIT_WTF_CSRF_ENABLED=false turns off CSRF protection on every form; remove it")
+    if not cfg.get("SESSION_COOKIE_SECURE") and not (cfg["ALLOW_PLAIN_HTTP"] or cfg["EMBEDDED"]):
+        problems.append("ACTIONKIT_SESSION_COOKIE_SECURE=false sends session cookies over plain HTTP; remove it")
+    for name, key in (("ACTIONKIT_SECRET_KEY", "SECRET_KEY"), ("ACTIONKIT_HMAC_KEY", "HMAC_KEY")):
+        if len(str(cfg.get(key) or "")) < MIN_SECRET_LENGTH:
+            problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters; generate one with: "
+                            "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if cfg.get("PUBLIC_URL") and not str(cfg["PUBLIC_URL"]).startswith("https://") and not cfg["ALLOW_PLAIN_HTTP"]:
+        problems.append("ACTIONKIT_PUBLIC_URL must start with https:// (the address supporters use, served over "
+                        "TLS); only for a local trial over plain HTTP set ACTIONKIT_ALLOW_PLAIN_HTTP=true")
+    if problems:
+        raise ConfigError("Refusing to start in production:\n  - " + "\n  - ".join(problems))

@@ -149,6 +149,7 @@ def worker_environment(app: Flask) -> dict[str, str]:
     env.update({
         "ACTIONKIT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "ACTIONKIT_EMBEDDED": "true",
+        "ACTIONKIT_TESTING": "true",  # embedded settings on a database URL are refused outside the test suite
         "ACTIONKIT_SECRET_KEY": app.config["SECRET_KEY"],
         "ACTIONKIT_ENCRYPTION_KEY": ",".join(app.config["ENCRYPTION_KEYS"]),
         "ACTIONKIT_HMAC_KEY": app.config["HMAC_KEY"],

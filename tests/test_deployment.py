@@ -186,6 +186,7 @@ def test_celery_app_option_resolves_to_the_celery_app(tmp_path):
     env.update({
         "ACTIONKIT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
         "ACTIONKIT_EMBEDDED": "false",
+        "ACTIONKIT_PUBLIC_URL": "https://act.example.org",
         "ACTIONKIT_CELERY__broker_url": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
     })
     probe = (
