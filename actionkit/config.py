@@ -104,7 +104,9 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     elif db_url.startswith("postgresql://"):
         db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
     cfg["SQLALCHEMY_DATABASE_URI"] = db_url
-    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **(cfg["SQLALCHEMY_ENGINE_OPTIONS"] or {})}
+    # hide_parameters: a database error's text (logged, or shown by a debugger) never carries a row's values.
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True,
+                                        **(cfg["SQLALCHEMY_ENGINE_OPTIONS"] or {})}
 
     if not cfg["SECRET_KEY"]:
         if not cfg["EMBEDDED"]:

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
@@ -33,6 +31,7 @@ from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, sel
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ClauseElement
 
+from actionkit.celery_app import publish_many
 from actionkit.db import utcnow
 from actionkit.delivery import channels
 from actionkit.delivery.channels import Outcome, Outgoing, Result
@@ -63,46 +62,6 @@ def _aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
 
 # ------------------------------------------------------------------------------------------------- publishing
 
-class _Publisher:
-    """One broker connection per process and thread, kept between requests (a new one costs more CPU than the
-    publishing), with a short connect timeout and no retries: a down broker must not hold a request up."""
-
-    _local = threading.local()
-
-    @classmethod
-    def producer(cls, celery: Any, timeout: float) -> tuple[Any, bool]:
-        """The cached producer for this Celery app (or a new one), and whether it was reused."""
-        state = cls._local
-        if getattr(state, "pid", None) != os.getpid():  # inherited across fork: the parent's socket, not ours
-            state.producer = state.key = None
-        key = (id(celery), str(celery.conf.broker_url))
-        if getattr(state, "key", None) == key and state.producer is not None:
-            return state.producer, True
-        cls.discard()
-        options = dict(celery.conf.broker_transport_options or {})
-        if str(celery.conf.broker_url).startswith(("redis://", "rediss://")):
-            options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
-        conn = celery.connection_for_write(connect_timeout=timeout, transport_options=options)
-        try:
-            conn.ensure_connection(max_retries=0, timeout=timeout)
-        except BaseException:
-            conn.release()
-            raise
-        state.key, state.producer, state.pid = key, celery.amqp.Producer(conn), os.getpid()
-        return state.producer, False
-
-    @classmethod
-    def discard(cls) -> None:
-        """Forget this thread's connection (after an error its state is unknown)."""
-        state = cls._local
-        producer, state.producer, state.key = getattr(state, "producer", None), None, None
-        if producer is not None and getattr(state, "pid", None) == os.getpid():
-            try:
-                producer.connection.release()
-            except Exception:  # closing a broken connection may fail too; it is dropped either way
-                pass
-
-
 def enqueue(ids: Iterable[int]) -> int:
     """Publish one delivery.send task per id; call after the commit that wrote the rows. Never raises.
 
@@ -112,24 +71,10 @@ def enqueue(ids: Iterable[int]) -> int:
     ids = [int(i) for i in ids]
     if not ids:
         return 0
-    celery = current_app.extensions["celery"]
-    timeout = float(_config()["publish_timeout"])
-    published = 0
-    for fresh_try in (False, True):
-        reused = False
-        try:
-            producer, reused = _Publisher.producer(celery, timeout)
-            for delivery_id in ids[published:]:
-                celery.send_task(SEND_TASK, args=[delivery_id], producer=producer, retry=False)
-                published += 1
-            return published
-        except Exception as exc:  # the broker is down or failing: the rows are safe, the sweeper will publish
-            _Publisher.discard()
-            if reused and not fresh_try:
-                continue  # the kept connection had gone stale (e.g. Redis restarted): one try on a new one
-            log.warning("delivery: broker unavailable (%s); %d of %d deliveries left for the sweeper",
-                        type(exc).__name__, len(ids) - published, len(ids))
-            return published
+    published = publish_many(SEND_TASK, [[delivery_id] for delivery_id in ids])
+    if published < len(ids):
+        log.warning("delivery: broker unavailable; %d of %d deliveries left for the sweeper",
+                    len(ids) - published, len(ids))
     return published
 
 

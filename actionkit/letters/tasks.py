@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
+from actionkit import celery_app
 from actionkit.extensions import db
 from actionkit.letters import confirmation, services
 
@@ -17,13 +18,9 @@ PENDING_MAX_AGE = dt.timedelta(days=7)  # after this a pending target is left fo
 CONFIRMATION_MAX_AGE = dt.timedelta(days=2)  # the sweep stops re-queueing a confirmation after this
 # Periodic tasks for celery beat (merged into beat_schedule by celery_init_app).
 def publish(task: Any, *args: Any) -> bool:
-    """Queue a task after commit without ever failing the request: if the broker is down, the sweep queues it."""
-    try:
-        task.apply_async(args=args, retry=False)
-    except Exception as exc:  # broker unreachable: the rows are committed and the periodic sweep catches up
-        log.warning("could not queue %s (%s); the sweep will", task.name, type(exc).__name__)
-        return False
-    return True
+    """Queue a task after commit without ever failing or holding up the request: if the broker is down or slow,
+    the sweep queues it (celery_app.publish, bounded by ACTIONKIT_DELIVERY__publish_timeout)."""
+    return celery_app.publish(task.name, *args)
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
