@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any, Sequence
 
 from celery import Celery, Task
@@ -86,11 +87,12 @@ class Publisher:
             return state.producer, True
         cls.discard()
         options = dict(celery.conf.broker_transport_options or {})
+        # Half the budget to connect, half for a send: a broker that accepts and then stalls costs at most both.
         if str(celery.conf.broker_url).startswith(("redis://", "rediss://")):
-            options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
-        conn = celery.connection_for_write(connect_timeout=timeout, transport_options=options)
+            options.update(socket_connect_timeout=timeout / 2, socket_timeout=timeout / 2)
+        conn = celery.connection_for_write(connect_timeout=timeout / 2, transport_options=options)
         try:
-            conn.ensure_connection(max_retries=0, timeout=timeout)
+            conn.ensure_connection(max_retries=0, timeout=timeout / 2)
         except BaseException:
             conn.release()
             raise
@@ -117,7 +119,7 @@ def publish_many(task_name: str, arg_lists: Sequence[Sequence[Any]]) -> int:
         return 0
     celery = current_app.extensions["celery"]
     timeout = float(current_app.config["DELIVERY"]["publish_timeout"])
-    published = 0
+    published, started = 0, time.monotonic()
     for fresh_try in (False, True):
         reused = False
         try:
@@ -128,7 +130,7 @@ def publish_many(task_name: str, arg_lists: Sequence[Sequence[Any]]) -> int:
             return published
         except Exception as exc:  # the broker is down or failing: the rows are committed, a sweep publishes
             Publisher.discard()
-            if reused and not fresh_try:
+            if reused and not fresh_try and time.monotonic() - started < timeout / 4:
                 continue  # the kept connection had gone stale (e.g. Redis restarted): one try on a new one
             log.warning("could not queue %s (%s): %d of %d left for the sweep", task_name, type(exc).__name__,
                         len(arg_lists) - published, len(arg_lists))
