@@ -461,6 +461,47 @@ def print_queue() -> list[PrintQueueRow]:
     return [PrintQueueRow(office_id, title, count) for office_id, title, count in rows]
 
 
+@dataclass(frozen=True)
+class PacingRow:
+    """One inbox with more letters waiting than pacing lets through now, and when the last should leave."""
+
+    destination: str
+    office_title: str
+    waiting: int  # pending letters beyond what this hour's window still allows
+    sent_last_hour: int
+    last_leaves_about: dt.datetime
+
+
+def pacing_backlog(now: Optional[dt.datetime] = None) -> tuple[int, list[PacingRow]]:
+    """(per-inbox hourly limit, inboxes where letters wait because of it), most waiting first. An estimate: the
+    window lets `limit - sent in the last hour` go now, then `limit` every hour."""
+    now = now or utcnow()
+    limit = int(_config()["per_destination_per_hour"])
+    if not limit:
+        return 0, []
+    pending = db.session.execute(
+        select(Delivery.destination, func.max(Letter.office_title), func.count(Delivery.id))
+        .join(Letter, Letter.id == Delivery.letter_id)
+        .where(Delivery.channel == Channel.EMAIL, Delivery.destination.is_not(None),
+               Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+        .group_by(Delivery.destination)).all()
+    busy = list(pending)
+    if not busy:
+        return limit, []
+    sent = dict(db.session.execute(
+        select(Delivery.destination, func.count(Delivery.id))
+        .where(Delivery.destination.in_([row[0] for row in busy]), Delivery.sent_at > now - HOUR)
+        .group_by(Delivery.destination)).all())
+    rows = []
+    for destination, title, count in busy:
+        free_now = max(0, limit - sent.get(destination, 0))
+        waiting = count - free_now
+        if waiting > 0:
+            rows.append(PacingRow(destination, title or destination, waiting, sent.get(destination, 0),
+                                  now + HOUR * (waiting / limit)))
+    return limit, sorted(rows, key=lambda r: (-r.waiting, r.destination))
+
+
 # ------------------------------------------------------------------------------------------------ print batches
 
 def claim_print_batch(office_id: int, now: Optional[dt.datetime] = None) -> list[Delivery]:

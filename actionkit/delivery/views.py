@@ -39,7 +39,8 @@ def index() -> str:
     failures = services.list_failures(limit=PER_PAGE, offset=(max(page, 1) - 1) * PER_PAGE, statuses=statuses)
     counts = services.status_counts()
     recent = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(20)).all()
-    return render_template("delivery/index.html", counts=counts, statuses=list(DeliveryStatus),
+    pacing_limit, paced = services.pacing_backlog()
+    return render_template("delivery/index.html", counts=counts, pacing_limit=pacing_limit, paced=paced, statuses=list(DeliveryStatus),
                            channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
                            retry_form=RetryAllForm(), print_queue=services.print_queue(),
                            batches=recent, page_title="Deliveries")

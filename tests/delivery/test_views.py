@@ -139,3 +139,25 @@ def test_viewers_do_not_see_deliveries(app: Flask, outbox: dict[str, list[Delive
     assert client.get("/staff/deliveries/").status_code == 403
     assert client.post(f"/staff/deliveries/{outbox['failed'][0].id}/retry").status_code == 403
     assert _status(outbox["failed"][0].id).status is DeliveryStatus.FAILED
+
+
+def test_monitor_shows_letters_waiting_for_pacing_and_until_when(app: Flask, editor_client: FlaskClient) -> None:
+    """The issue's case: 75 letters to one legislator at the default 30 an hour take about 2.5 hours to leave."""
+    from tests.delivery.conftest import seed_deliveries
+
+    assert app.config["DELIVERY"]["per_destination_per_hour"] == 30
+    seed_deliveries(75, offices=1)
+    for delivery_id in seed_deliveries(10, offices=1):  # another inbox, within its hourly allowance: none waits
+        db.session.get(Delivery, delivery_id).destination = "other@legislature.example"
+    db.session.commit()
+    limit, paced = services.pacing_backlog()
+    assert limit == 30 and [(row.destination, row.waiting) for row in paced] == [("rep1@legislature.example", 45)]
+    hours = (paced[0].last_leaves_about - utcnow()).total_seconds() / 3600
+    assert 1.45 < hours < 1.55  # 30 now, then 45 more at 30 an hour: all gone about 2.5 hours after the first
+
+    html = editor_client.get("/staff/deliveries/").get_data(as_text=True)
+    assert "45 letters wait because of pacing" in html and "rep1@legislature.example" in html
+    assert "No official's inbox receives more than 30 letters an hour" in html
+
+    app.config["DELIVERY"]["per_destination_per_hour"] = 0
+    assert "Pacing is off" in editor_client.get("/staff/deliveries/").get_data(as_text=True)
