@@ -41,6 +41,7 @@ def celery_init_app(app: Flask) -> Celery:
             "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),
             "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
         },
+        "delivery.send_digests": {"task": "delivery.send_digests", "schedule": 3600.0, "options": {"expires": 3600.0}},
         "letters.sweep_confirmations": {
             "task": "letters.sweep_confirmations",
             "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),

@@ -207,6 +207,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         "backoff_cap_seconds": 21600,
         "lease_seconds": 360,  # a claimed row is re-sent after this; must exceed CELERY task_time_limit
         "per_destination_per_hour": 30,  # most emails one inbox receives per hour; 0 turns pacing off
+        "digest_hour": 13,  # UTC hour after which offices on a daily digest get it (13 = 7 or 8 a.m. Central)
         "sweep_seconds": 60,  # how often beat runs delivery.sweep
         "sweep_batch": 500,
         "requeue_after_seconds": 120,  # a published task not yet claimed after this is published again
@@ -216,10 +217,12 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     }
     delivery.update({k.lower(): v for k, v in (cfg.get("DELIVERY") or {}).items()})
     for key in ("max_attempts", "deadline_hours", "backoff_base_seconds", "backoff_cap_seconds", "lease_seconds",
-                "per_destination_per_hour", "sweep_seconds", "sweep_batch", "requeue_after_seconds",
+                "per_destination_per_hour", "digest_hour", "sweep_seconds", "sweep_batch", "requeue_after_seconds",
                 "publish_timeout"):
         if not isinstance(delivery[key], (int, float)) or delivery[key] < 0:
             raise ConfigError(f"ACTIONKIT_DELIVERY__{key} must be a number >= 0, not {delivery[key]!r}")
+    if delivery["digest_hour"] > 23:
+        raise ConfigError(f"ACTIONKIT_DELIVERY__digest_hour must be an hour from 0 to 23, not {delivery['digest_hour']!r}")
     if delivery["lease_seconds"] <= float(celery.get("task_time_limit") or 0):
         raise ConfigError("ACTIONKIT_DELIVERY__lease_seconds must be greater than ACTIONKIT_CELERY__task_time_limit, "
                           "or a slow send could lose its row to a second worker and be sent twice")

@@ -522,7 +522,7 @@ def _slug(text: str) -> str:
 # Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; CWC and WEBHOOK
 # have no implementation yet, so nothing can select them (the sweeper holds any such row for review).
 QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL,)
-BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT,)
+BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT, Channel.DIGEST)  # DIGEST: delivery/digests.py
 AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
 
 

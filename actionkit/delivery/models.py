@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class Channel(str, enum.Enum):
     EMAIL = "email"
     PRINT = "print"
+    DIGEST = "digest"  # email, but collected into one message a day for offices that asked for it
     CWC = "cwc"
     WEBHOOK = "webhook"
 
@@ -72,3 +73,12 @@ class PrintBatch(TimestampMixin, db.Model):
     letter_count: Mapped[int] = mapped_column(Integer)
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class DigestOffice(TimestampMixin, db.Model):
+    """An office that asked for one email a day with all its letters instead of one email per letter."""
+
+    __tablename__ = "digest_offices"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    last_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))

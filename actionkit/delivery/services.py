@@ -35,7 +35,7 @@ from actionkit.celery_app import publish_many
 from actionkit.db import utcnow
 from actionkit.delivery import channels
 from actionkit.delivery.channels import Outcome, Outgoing, Result
-from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, DigestOffice, PrintBatch
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Supporter
 from actionkit.officials.models import Office
@@ -47,6 +47,7 @@ HOUR = dt.timedelta(hours=1)
 PRINT_LEASE = dt.timedelta(hours=1)
 RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.HELD)
 _OUTBOX = "actionkit.delivery.publish_after_commit"
+_DIGESTS = "actionkit.delivery.digest_offices"
 
 
 def _config() -> dict[str, Any]:
@@ -104,10 +105,25 @@ def channel_for(office: Office) -> Channel:
     return channels.channel_for(office)
 
 
+def digest_office_ids() -> set[int]:
+    """Offices on a daily digest (read once per session: recording a signature asks for every letter)."""
+    session = db.session()
+    cached = session.info.get(_DIGESTS)
+    if cached is None:
+        cached = session.info[_DIGESTS] = set(session.scalars(select(DigestOffice.office_id)))
+    return cached
+
+
+def forget_digest_offices() -> None:
+    db.session().info.pop(_DIGESTS, None)
+
+
 def delivery_values(office: Office) -> dict[str, Any]:
     """Channel, destination and status of a new outbox row for a letter to this office (for a bulk INSERT)."""
     channel = channel_for(office)
     destination = (office.email or "").strip().lower() if channel is Channel.EMAIL else None
+    if channel is Channel.EMAIL and office.id in digest_office_ids():
+        channel = Channel.DIGEST
     return {"channel": channel, "destination": destination, "status": DeliveryStatus.PENDING}
 
 
@@ -466,6 +482,7 @@ class PacingRow:
     """One inbox with more letters waiting than pacing lets through now, and when the last should leave."""
 
     destination: str
+    office_id: int
     office_title: str
     waiting: int  # pending letters beyond what this hour's window still allows
     sent_last_hour: int
@@ -480,7 +497,7 @@ def pacing_backlog(now: Optional[dt.datetime] = None) -> tuple[int, list[PacingR
     if not limit:
         return 0, []
     pending = db.session.execute(
-        select(Delivery.destination, func.max(Letter.office_title), func.count(Delivery.id))
+        select(Delivery.destination, func.max(Letter.office_id), func.max(Letter.office_title), func.count(Delivery.id))
         .join(Letter, Letter.id == Delivery.letter_id)
         .where(Delivery.channel == Channel.EMAIL, Delivery.destination.is_not(None),
                Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
@@ -493,11 +510,11 @@ def pacing_backlog(now: Optional[dt.datetime] = None) -> tuple[int, list[PacingR
         .where(Delivery.destination.in_([row[0] for row in busy]), Delivery.sent_at > now - HOUR)
         .group_by(Delivery.destination)).all())
     rows = []
-    for destination, title, count in busy:
+    for destination, office_id, title, count in busy:
         free_now = max(0, limit - sent.get(destination, 0))
         waiting = count - free_now
         if waiting > 0:
-            rows.append(PacingRow(destination, title or destination, waiting, sent.get(destination, 0),
+            rows.append(PacingRow(destination, office_id, title or destination, waiting, sent.get(destination, 0),
                                   now + HOUR * (waiting / limit)))
     return limit, sorted(rows, key=lambda r: (-r.waiting, r.destination))
 
