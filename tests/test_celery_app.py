@@ -50,11 +50,13 @@ def test_every_publish_returns_within_the_configured_timeout(app, stalled_broker
                                                 else f"redis://127.0.0.1:{free_port()}/0")
     app.config["DELIVERY"]["publish_timeout"] = 0.6
     celery_app.Publisher.discard()
-    for publish in (lambda: tasks.publish(tasks.process_submission, 1),
-                    lambda: tasks.publish(tasks.send_confirmation, 2),
-                    lambda: delivery.enqueue([1, 2, 3])):
+    publishes = (lambda: tasks.publish(tasks.process_submission, 1),
+                 lambda: tasks.publish(tasks.send_confirmation, 2),
+                 lambda: delivery.enqueue([1, 2, 3]))
+    for publish_number, publish in enumerate(publishes):
         started = time.monotonic()
         assert not publish()
-        assert time.monotonic() - started < 0.6 + 0.25, time.monotonic() - started
+        # 0.4 s for the CPU work of a fresh connection on a busy test machine; the waits themselves are bounded.
+        assert time.monotonic() - started < 0.6 + 0.4, (publish_number, time.monotonic() - started)
     assert "could not queue letters.process_submission" in caplog.text
     celery_app.Publisher.discard()
