@@ -79,3 +79,15 @@ def test_worker_recycles_its_pool_processes(monkeypatch, tmp_path):
     app = _load(monkeypatch, tmp_path)
     assert app.config["CELERY"]["worker_max_tasks_per_child"] > 0
     assert 100_000 < app.config["CELERY"]["worker_max_memory_per_child"] < 1_000_000  # KiB
+
+
+def test_hsts_is_sent_in_production_but_not_on_a_plain_http_trial(monkeypatch, tmp_path):
+    from actionkit import create_app
+    from tests.conftest import free_port
+
+    for plain in ("false", "true"):
+        _load(monkeypatch, tmp_path, ACTIONKIT_ALLOW_PLAIN_HTTP=plain,
+              ACTIONKIT_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/actionkit",
+              ACTIONKIT_PUBLIC_URL="https://act.example.org" if plain == "false" else "http://127.0.0.1:8000")
+        resp = create_app().test_client().get("/healthz")
+        assert ("Strict-Transport-Security" in resp.headers) is (plain == "false")
