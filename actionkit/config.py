@@ -97,6 +97,9 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if embedded is None:
         embedded = not cfg["DATABASE_URL"]
     cfg["EMBEDDED"] = bool(embedded)
+    cfg["ALLOW_PLAIN_HTTP"] = bool(cfg["ALLOW_PLAIN_HTTP"])
+    if test_config is None and cfg["DATABASE_URL"] and not app.testing:
+        _refuse_weak_production_settings(cfg)  # before anything is written into instance/
 
     db_url = cfg["DATABASE_URL"] or f"sqlite:///{instance / 'actionkit.sqlite'}"
     if db_url.startswith("postgres://"):
@@ -123,11 +126,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
                               "use, for links in confirmation emails and share links.")
     else:
         cfg["PUBLIC_URL"] = str(cfg["PUBLIC_URL"]).rstrip("/")
-    cfg["ALLOW_PLAIN_HTTP"] = bool(cfg["ALLOW_PLAIN_HTTP"])
     if cfg["SESSION_COOKIE_SECURE"] is None:
         cfg["SESSION_COOKIE_SECURE"] = not (cfg["EMBEDDED"] or cfg["ALLOW_PLAIN_HTTP"])
-    if test_config is None and cfg["DATABASE_URL"] and not app.testing:
-        _refuse_weak_production_settings(cfg)
 
     # Personal data at rest: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key.
     keys = cfg.get("ENCRYPTION_KEYS") or cfg.get("ENCRYPTION_KEY")
@@ -266,7 +266,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
 def _limiter_settings(cfg: dict[str, Any]) -> None:
     """Rate-limit store defaults: never fail a supporter's request because the counters' store is down; fall
-    back to per-process counters (logged once) and check the store again every RATELIMIT_STORAGE_RECHECK."""
+    back to per-process counters (logged once) while Flask-Limiter checks the store again at growing intervals."""
     cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     cfg.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     # A dead Redis must cost a request milliseconds, not the client library's default (no timeout).
@@ -283,10 +283,10 @@ def _refuse_weak_production_settings(cfg: dict[str, Any]) -> None:
         problems.append("ACTIONKIT_DEBUG=true shows tracebacks to anyone; remove it")
     if cfg.get("WTF_CSRF_ENABLED") is False:
         problems.append("ACTIONKIT_WTF_CSRF_ENABLED=false turns off CSRF protection on every form; remove it")
-    if not cfg.get("SESSION_COOKIE_SECURE") and not (cfg["ALLOW_PLAIN_HTTP"] or cfg["EMBEDDED"]):
+    if cfg.get("SESSION_COOKIE_SECURE") is False and not (cfg["ALLOW_PLAIN_HTTP"] or cfg["EMBEDDED"]):
         problems.append("ACTIONKIT_SESSION_COOKIE_SECURE=false sends session cookies over plain HTTP; remove it")
     for name, key in (("ACTIONKIT_SECRET_KEY", "SECRET_KEY"), ("ACTIONKIT_HMAC_KEY", "HMAC_KEY")):
-        if len(str(cfg.get(key) or "")) < MIN_SECRET_LENGTH:
+        if cfg.get(key) and len(str(cfg[key])) < MIN_SECRET_LENGTH:  # a missing one is reported below
             problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters; generate one with: "
                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
     if cfg.get("PUBLIC_URL") and not str(cfg["PUBLIC_URL"]).startswith("https://") and not cfg["ALLOW_PLAIN_HTTP"]:

@@ -54,6 +54,13 @@ def test_weak_production_settings_are_refused(monkeypatch, tmp_path, name, value
     assert not (tmp_path / "instance").exists()
 
 
+def test_embedded_on_a_database_writes_no_secret_before_it_is_refused(monkeypatch, tmp_path):
+    monkeypatch.delenv("ACTIONKIT_SECRET_KEY", raising=False)
+    with pytest.raises(config.ConfigError, match="ACTIONKIT_EMBEDDED=true"):
+        _load(monkeypatch, tmp_path, ACTIONKIT_EMBEDDED="true", ACTIONKIT_SECRET_KEY="")
+    assert not (tmp_path / "instance").exists()
+
+
 def test_every_weak_setting_is_named_at_once(monkeypatch, tmp_path):
     with pytest.raises(config.ConfigError) as info:
         _load(monkeypatch, tmp_path, ACTIONKIT_SECRET_KEY="x", ACTIONKIT_DEBUG="true", ACTIONKIT_EMBEDDED="true")
