@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from actionkit.db import utcnow
 from actionkit.delivery import digests, services, tasks
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, DigestOffice
 from actionkit.extensions import db
-from actionkit.letters.models import Letter
 from actionkit.officials.models import Office, OfficeType
 from actionkit.staff.models import AuditEntry, Role
 from tests.delivery.conftest import seed_deliveries
-from tests.factories import make_action, make_campaign, make_office
+from tests.factories import make_action, make_campaign
 from tests.staff.helpers import login_as
 
 

@@ -4,7 +4,7 @@ keeps it too."""
 from __future__ import annotations
 
 import shutil
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from sqlalchemy.exc import OperationalError
