@@ -860,12 +860,32 @@ def actions_waiting(max_age: dt.timedelta, limit: int = 500) -> list[int]:
         .order_by(Action.id).limit(limit)))
 
 
-def actions_unconfirmed(grace: dt.timedelta, max_age: dt.timedelta, limit: int = 500) -> list[int]:
-    """Ids of recent actions whose confirmation e-mail was never sent (e.g. the broker was down at signing)."""
-    now = utcnow()
-    return list(db.session.scalars(
-        db.select(Action.id).where(Action.confirmation_sent_at.is_(None), Action.created_at < now - grace,
-                                   Action.created_at > now - max_age).order_by(Action.id).limit(limit)))
+def actions_unconfirmed(grace: dt.timedelta, max_age: dt.timedelta, limit: int = 500,
+                        every: dt.timedelta | None = None, now: dt.datetime | None = None) -> list[int]:
+    """Ids of recent actions whose confirmation e-mail was never sent (e.g. the broker was down at signing).
+
+    With `every` (how often the caller runs), only those whose age crossed grace, 2 x grace, 4 x grace ...
+    within the last `every`: each is retried on a doubling schedule without any state kept between runs."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        db.select(Action.id, Action.created_at).where(
+            Action.confirmation_sent_at.is_(None), Action.created_at <= now - grace,
+            Action.created_at > now - max_age).order_by(Action.id).limit(limit if every is None else 20 * limit))
+    due = []
+    for action_id, created_at in rows:
+        if every is not None:
+            age, mark = now - _aware_utc(created_at), grace
+            while mark * 2 <= age:
+                mark *= 2
+            if age - mark >= every:
+                continue
+        due.append(action_id)
+    return due[:limit]
+
+
+def _aware_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def resolve_pending(action_id: int) -> list[int]:

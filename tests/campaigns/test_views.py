@@ -486,3 +486,13 @@ def test_viewers_cannot_open_the_editor(app: Flask) -> None:
     assert client.get("/staff/campaigns/").status_code == 403
     assert client.post("/staff/campaigns/new", data=campaign_form()).status_code == 403
     assert _campaigns() == []
+
+
+def test_the_editor_says_how_pacing_spreads_letters_out(editor_client: FlaskClient, app: Flask) -> None:
+    campaign = _create(editor_client)
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    note = " ".join(re.search(r'<p id="pacing-note">(.*?)</p>', page, re.S).group(1).split())
+    assert "more than 30 an hour" in note and "over about 10.0 hours" in note
+    app.config["DELIVERY"]["per_destination_per_hour"] = 0
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "Pacing is off" in " ".join(page.split())
