@@ -72,6 +72,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         SUBMISSION_REQUEUE_SECONDS=300,  # an unrecorded signature untouched this long is queued again
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
+        STORY_RATE_LIMIT="5/hour;20/day",
         STAFF_SESSION_HOURS=12,
         PASSWORD_HASH={},
         SQLALCHEMY_ENGINE_OPTIONS={},
