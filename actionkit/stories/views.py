@@ -17,6 +17,7 @@ from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards
 from actionkit.letters.confirmation import public_url
+from actionkit.letters.views import form_error_list
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
 from actionkit.staff.services import audit
@@ -46,6 +47,11 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
 
 def _problem(status: int, title: str, message: str, campaign: Campaign | None = None) -> tuple[str, int]:
     return _page("letters/problem.html", status, title=title, message=message, campaign=campaign)
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"form_error_list": form_error_list}
 
 
 @bp.after_request
