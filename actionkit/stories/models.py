@@ -48,6 +48,8 @@ class Story(TimestampMixin, db.Model):
     email: Mapped[Optional[str]] = mapped_column(EncryptedText)  # optional: to delete or be contacted
     contact_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     delete_code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC of the code shown once
+    email_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)  # HMAC of the e-mailed link's
+    receipt_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))  # send-once claim
     kept: Mapped[bool] = mapped_column(Boolean, default=False)  # an admin keeps it past the retention period
     moderated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     moderated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))

@@ -17,11 +17,12 @@ from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards
 from actionkit.letters.confirmation import public_url
+from actionkit.letters.tasks import publish
 from actionkit.letters.views import form_error_list
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
 from actionkit.staff.services import audit
-from actionkit.stories import services
+from actionkit.stories import receipt, services, tasks
 from actionkit.stories.forms import ApproveForm, DeleteStoryForm, ModerationActionForm, StoryForm
 from actionkit.stories.models import Consent, Story, StoryStatus
 
@@ -115,6 +116,8 @@ def write(slug: str) -> Any:
                                   language=_lang(), name=form.name.data or "", county_id=form.county_id(),
                                   email=form.email.data or "", contact_ok=bool(form.contact_ok.data))
     db.session.commit()
+    if story.email:
+        publish(tasks.send_receipt, story.id)  # after commit: the row exists; only its id travels
     # The code is shown once, on this response (never cached, never in a URL we redirect to).
     delete_url = f"{public_url()}{url_for('stories.delete', lang=_lang())}"
     return _page("stories/thanks.html", campaign=campaign, code=code, story=story, delete_url=delete_url)
@@ -156,6 +159,26 @@ def delete() -> Any:
             return _page("stories/deleted.html")
         return _page("stories/delete.html", 422, form=form)
     return _page("stories/delete.html", form=form)
+
+
+@bp.route("/stories/delete/<token>", methods=["GET", "POST"])
+@limiter.limit(guards.public_rate_limit, methods=["POST"])
+def delete_link(token: str) -> Any:
+    """The e-mailed link: a confirmation page whose POST button deletes the story."""
+    story = receipt.find_by_token(token)
+    form = ModerationActionForm()
+    if request.method == "POST" and "set_lang" not in request.form:
+        if guards.cross_origin():
+            return _problem(403, _("This form was sent from another website"),
+                            _("For your safety we only accept this form from our own pages."))
+        if story is not None and form.validate_on_submit():
+            services.delete_by_storyteller(story)
+            db.session.commit()
+            return _page("stories/deleted.html")
+    if story is None:
+        return _problem(404, _("Your story has been deleted"),
+                        _("This link no longer leads to a story: it was deleted, or the link is incomplete."))
+    return _page("stories/delete_link.html", form=form, token=token)
 
 
 # --- staff moderation ------------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ def upgrade():
     sa.Column('email', sa.Text(), nullable=True),
     sa.Column('contact_ok', sa.Boolean(), nullable=False),
     sa.Column('delete_code_hash', sa.String(length=64), nullable=False),
+    sa.Column('email_token_hash', sa.String(length=64), nullable=True),
+    sa.Column('receipt_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('kept', sa.Boolean(), nullable=False),
     sa.Column('moderated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('moderated_by_id', sa.Integer(), nullable=True),
@@ -48,7 +50,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['county_id'], ['divisions.id'], name=op.f('fk_stories_county_id_divisions')),
     sa.ForeignKeyConstraint(['moderated_by_id'], ['staff_users.id'], name=op.f('fk_stories_moderated_by_id_staff_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stories')),
-    sa.UniqueConstraint('delete_code_hash', name=op.f('uq_stories_delete_code_hash'))
+    sa.UniqueConstraint('delete_code_hash', name=op.f('uq_stories_delete_code_hash')),
+    sa.UniqueConstraint('email_token_hash', name=op.f('uq_stories_email_token_hash'))
     )
     with op.batch_alter_table('stories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stories_campaign_id'), ['campaign_id'], unique=False)

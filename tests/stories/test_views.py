@@ -131,3 +131,33 @@ def test_private_story_cannot_be_published_and_original_is_for_admins_after_mode
     viewer = app.test_client()
     login_as(viewer, Role.VIEWER)
     assert viewer.get("/staff/stories").status_code == 403
+
+
+def test_an_email_gets_a_link_that_deletes_the_story_once(app, client):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from actionkit.stories import receipt
+
+    make_campaign(slug="c4")
+    db.session.commit()
+    assert _write(client, "c4", email="rosa@example.org").status_code == 200
+    story = db.session.scalar(sa.select(Story))
+    assert receipt.send_receipt(story.id) is True
+    db.session.commit()
+    assert receipt.send_receipt(story.id) is False  # a second run sends nothing
+    outbox = list(Path(app.config["MAIL"]["outbox"]).glob("story-*.eml"))
+    assert len(outbox) == 1
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(outbox[0].read_bytes(), policy=email.policy.default)
+    body = message.get_content()
+    assert message["To"] == "rosa@example.org" and message["Subject"] == "Recibimos su historia"
+    assert "robaron" not in body and "601-555-0199" not in body  # never the story itself
+    link = re.search(r"http://\S+/stories/delete/(\S+)\?lang=es", body)
+    page = client.get(f"/stories/delete/{link.group(1)}?lang=es")
+    assert page.status_code == 200 and "Borrar mi historia" in page.get_data(as_text=True)
+    assert client.get("/stories/delete/not-a-token").status_code == 404
+    resp = client.post(f"/stories/delete/{link.group(1)}?lang=es")
+    assert resp.status_code == 200 and "Su historia ha sido borrada" in resp.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Story)) == 0
