@@ -84,6 +84,8 @@ def test_spanish_sorting_printable_and_drafts(client, own_world):  # type: ignor
     assert rows[0][1] == "Acuerdo 287(g) vigente" and "Lo que hizo cada funcionario" in html
     by_supporters = read_page(client.get("/act/alpha/progress?sort=supporters").get_data(as_text=True))
     assert by_supporters.tables["county-table"][1][0] == "Adams County"
+    campaign_page = client.get("/act/alpha?lang=es").get_data(as_text=True)
+    assert 'href="/act/alpha/progress?lang=es"' in campaign_page and "Vea el estado 287(g)" in campaign_page
     printable = client.get("/act/alpha/progress/print")
     assert printable.status_code == 200 and 'id="officials-table"' in printable.get_data(as_text=True)
     own_world.beta.status = CampaignStatus.DRAFT
