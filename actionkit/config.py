@@ -80,6 +80,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PENDING_SWEEP_SECONDS=600,  # beat: how often targets that waited for the geocoder are matched again
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
+        STORY_RATE_LIMIT="5/hour;20/day",
         STAFF_SESSION_HOURS=12,
         PASSWORD_HASH={},
         SQLALCHEMY_ENGINE_OPTIONS={},

@@ -30,6 +30,7 @@ SECTIONS = (
     ("Campaigns", "campaigns.index", Role.EDITOR, "Write, preview and publish campaigns and their letters."),
     ("Officials", "officials.index", Role.EDITOR, "Search and correct the directory; import the sheriffs CSV."),
     ("Deliveries", "delivery.index", Role.EDITOR, "Queues, failures, retries and print batches."),
+    ("Stories", "stories_staff.index", Role.EDITOR, "Supporters' stories: redact, approve, reject, feature."),
     ("Stats", None, Role.VIEWER, "Participation: supporters, letters and deliveries."),
     ("Staff accounts", "staff.users", Role.ADMIN, "Create accounts, change roles, deactivate."),
     ("Audit log", "staff.audit", Role.ADMIN, "Who changed what, and who exported what."),
