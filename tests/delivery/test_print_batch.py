@@ -11,7 +11,10 @@ import pytest
 from actionkit.delivery import print_batch, services
 from actionkit.delivery.channels import PrintChannel
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
-from actionkit.delivery.pdf import latin1
+import datetime as dt
+
+from actionkit.delivery.channels import PrintedLetter
+from actionkit.delivery.pdf import latin1, render_batch
 from actionkit.extensions import db
 from tests.factories import make_action, make_office, make_supporter
 
@@ -146,3 +149,16 @@ def test_cli_print_batch(app, runner, sheriff, tmp_path):
     assert runner.invoke(args=["delivery", "print-batch"]).exit_code == 2
     missing = runner.invoke(args=["delivery", "print-batch", "--office", "99999"])
     assert missing.exit_code == 1 and "no office with id 99999" in missing.output
+
+
+def test_a_letter_to_an_office_names_it_once_and_is_signed_once(app):
+    office = make_office(county="Hinds", email=None, holder=None)
+    body = "Dear Sheriff,\n\nPlease end it.\n\nSincerely,\nAna Garcia\nJackson, Hinds County, MS"
+    letter = PrintedLetter(date=dt.date(2026, 1, 5), addressed_to=office.title, office_title=office.title,
+                           subject="Please end it", body=body, signer="Ana Garcia", place="Jackson, MS")
+    letter_page = pdf_text(render_batch(office, [letter], "b1")).split(b"(Batch: b1)", 1)[1]
+    assert letter_page.count(b"(Sheriff of Hinds County)") == 1
+    assert letter_page.count(b"(Ana Garcia)") == 1  # the letter's own signature, not a second one
+
+    unsigned = PrintedLetter(**{**letter.__dict__, "body": "Dear Sheriff,\n\nPlease end it."})
+    assert pdf_text(render_batch(office, [unsigned], "b1")).count(b"(Ana Garcia)") == 1  # signed by the batch
