@@ -60,6 +60,7 @@ def _show_problems(form: CampaignForm, problems: Iterable[Problem], *, skip_flag
 def _page(form: CampaignForm, campaign: Campaign | None, status: int = 200, **extra: Any) -> tuple[str, int]:
     title = "New campaign" if campaign is None else f"Edit: {campaign.text('en').title}"
     return render_template("campaigns/edit.html", form=form, campaign=campaign,
+                           untranslated=editor.untranslated(form.to_draft()),
                            merge_fields=editor.merge_fields(), office_labels=editor.OFFICE_TYPE_LABELS,
                            language_labels=editor.LANGUAGE_LABELS, OfficeType=OfficeType,
                            page_title=title, previews=extra.pop("previews", {}),

@@ -47,6 +47,13 @@ STATUS_LABELS = {
     "cancelled": _l("Cancelled"),
 }
 
+LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}  # inside a sentence: "… in English", "… en inglés"
+
+
+def language_name(code: str) -> str:
+    name = LANGUAGE_NAMES.get(code)
+    return str(name) if name is not None else code
+
 
 def office_type_name(kind: OfficeType | str) -> str:
     return str(OFFICE_TYPE_NAMES[OfficeType(kind)])

@@ -195,6 +195,7 @@ class Draft:
     subject: str = ""
     body: str = ""
     error: str | None = None
+    translation: tuple[str, str] | None = None  # (subject, body) in the supporter's language, to read only
 
 
 @dataclass
@@ -413,8 +414,10 @@ def letter_context(campaign: Campaign, target: Target, *, first_name: str, last_
 
 
 def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name: str, city: str,
-                  only: Iterable[OfficeType] | None = None) -> list[Draft]:
-    """Render each target's letter from the campaign's template for its office type."""
+                  only: Iterable[OfficeType] | None = None, reader_lang: str | None = None) -> list[Draft]:
+    """Render each target's letter from the campaign's template for its office type; with reader_lang (a
+    language other than the one officials receive), also the campaign's own translation, for the supporter to
+    read."""
     divisions = _divisions(plan.divisions.values())  # one query for the county and the targets
     county = divisions.get(plan.divisions.get(DivisionType.COUNTY.value, ""))
     agreement = agreement_for(county)
@@ -423,12 +426,12 @@ def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name:
     for target in targets(campaign, plan, divisions):
         if wanted is not None and target.office.type not in wanted:
             continue
-        drafts.append(_draft(campaign, target, first_name=first_name, last_name=last_name, city=city,
-                             county=county, agreement=agreement))
+        drafts.append(_draft(campaign, target, reader_lang, first_name=first_name, last_name=last_name,
+                             city=city, county=county, agreement=agreement))
     return drafts
 
 
-def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
+def _draft(campaign: Campaign, target: Target, reader_lang: str | None = None, **context: Any) -> Draft:
     template = campaign.template(target.office.type, campaign.letter_language)
     if template is None:
         log.error("campaign %s has no %s template", campaign.id, target.office.type.value)
@@ -438,7 +441,23 @@ def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
     except rendering.RenderError as exc:
         log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
         return Draft(target, error="render")
-    return Draft(target, subject, body)
+    return Draft(target, subject, body, translation=_translation(campaign, target, reader_lang, context))
+
+
+def _translation(campaign: Campaign, target: Target, lang: str | None,
+                 context: dict[str, Any]) -> tuple[str, str] | None:
+    """The campaign's own text of this letter in the supporter's language (never a machine translation)."""
+    if not lang or lang == campaign.letter_language:
+        return None
+    template = next((t for t in campaign.templates
+                     if t.office_type == target.office.type.value and t.lang == lang), None)
+    if template is None:
+        return None
+    try:
+        return rendering.render_letter(template, letter_context(campaign, target, **context))
+    except rendering.RenderError as exc:
+        log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
+        return None
 
 
 def clean_supporter_text(text: str | None, limit: int) -> str:

@@ -176,7 +176,7 @@ def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[s
 def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeForm | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
-                                    city=signer.city)
+                                    city=signer.city, reader_lang=lang())
     if form is None:
         form = ComposeForm(formdata=None)
         included = {d.target.office.id for d in drafts if not d.error}

@@ -156,6 +156,19 @@ def test_publish_close_and_the_public_page(editor_client: FlaskClient, app: Flas
     assert "Only a live campaign can be closed" in again.get_data(as_text=True)
 
 
+def test_the_editor_warns_about_letters_with_no_spanish_text(editor_client: FlaskClient) -> None:
+    campaign = _create(editor_client, **{"tpl_sheriff_es-subject": "Ponga fin al 287(g)",
+                                         "tpl_sheriff_es-body": "{{ official.salutation }}:\n\nPonga fin."})
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'id="untranslated"' in page
+    assert "U.S. senators letter has no Spanish text" in html.unescape(page)
+    assert "Sheriff letter has no Spanish text" not in html.unescape(page)
+    resp = editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(
+        **{"tpl_sheriff_es-subject": "Ponga fin", "tpl_sheriff_es-body": "Hola",
+           "tpl_us_senator_es-subject": "Ponga fin", "tpl_us_senator_es-body": "Hola"}), follow_redirects=True)
+    assert 'id="untranslated"' not in resp.get_data(as_text=True)
+
+
 def test_publish_needs_a_letter_for_each_target(editor_client: FlaskClient) -> None:
     campaign = _create(editor_client, **{"tpl_us_senator_en-subject": "", "tpl_us_senator_en-body": ""})
     resp = editor_client.post(f"/staff/campaigns/{campaign.id}/publish")

@@ -176,6 +176,28 @@ def test_spanish_journey_from_the_url(journey: Journey, queued: dict) -> None:
     assert "Mi primo estuvo detenido semanas." in action.letters[0].body
 
 
+def test_a_spanish_supporter_reads_each_letter_in_spanish_and_is_told_the_official_gets_english(
+        journey: Journey, queued: dict) -> None:
+    journey.lang = "es"
+    html = text(journey.find(JACKSON))
+    jones = html.split('id="letter-details-', 2)[1]  # the first letter: the Hinds County sheriff
+    assert "Dear Sheriff Jones," in jones  # what the official receives
+    assert "Lo que dice su carta" in jones and "Sheriff Jones:" in jones and "Vivo en Hinds County" in jones
+    assert "Tyree Jones recibe esta carta en inglés." in jones
+    journey.lang = "en"
+    html = text(journey.find(JACKSON))
+    assert "What your letter says" not in html and "receives this letter in" not in html
+
+
+def test_each_letter_is_folded_to_its_first_lines_and_send_is_in_reach(journey: Journey, queued: dict) -> None:
+    html = text(journey.find(JACKSON))
+    letters = re.findall(r'<details class="letter-details"[^>]*>', html)
+    assert len(letters) == html.count('<article class="letter"') > 1
+    assert not any(" open" in tag for tag in letters)  # folded; the summary shows the first lines
+    assert re.search(r'<span class="letter-excerpt"[^>]*>Dear Sheriff Jones,', html)
+    assert 'class="actions actions-sticky"' in html and 'id="send-letters"' in html
+
+
 def test_language_follows_the_browser_and_the_switch_keeps_the_page(journey: Journey, queued: dict) -> None:
     html = text(journey.client.get(journey.base, headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}))
     assert '<html lang="es">' in html and f'href="{journey.base}?lang=en"' in html
