@@ -183,6 +183,21 @@ def compose(live: Live, phone: Phone, lang: str) -> None:
     page.fill("#personal", PERSONAL[lang])
 
 
+def check_letters_fold(phone: Phone) -> None:
+    """Six letters fit in a few screens (each folded to its first lines, opened on a tap) and the send button is
+    on screen from the top of the page on."""
+    page = phone.page
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 3200, f"the letters page is {height}px tall"  # 6,218 px with every letter in full
+    send = page.locator("#send-letters").bounding_box()
+    assert send is not None and 0 <= send["y"] and send["y"] + send["height"] <= PHONE["height"], send
+    first = page.locator(".letter-details").first
+    assert first.locator(".letter-text").is_hidden()
+    first.locator("summary").click()
+    assert first.locator(".letter-text").is_visible()
+    first.locator("summary").click()
+
+
 def check_recorded(live: Live, email: str, lang: str) -> None:
     with live.app.app_context():
         supporter = find_supporter(email)
@@ -246,6 +261,7 @@ def test_english_journey_on_a_phone(live: Live, phone: Phone) -> None:
     assert "Send to: Roger F. Wicker" in letters and "Send to: Cindy Hyde-Smith" in letters
     phone.shot("officials-and-letters")
     assert_fits(phone, "compose")
+    check_letters_fold(phone)
     compose(live, phone, "en")
     phone.shot("composed")
 
@@ -314,6 +330,22 @@ def test_spanish_journey_on_a_phone(live: Live, phone: Phone) -> None:
     phone.shot("thanks-es")
     assert_fits(phone, "thanks-es")
     check_recorded(live, "ana.es@example.org", "es")
+    assert_stayed_home(live, phone)
+
+
+def test_the_error_summary_gets_the_focus_and_the_fragment_goes(live: Live, phone: Phone) -> None:
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    fill_details(phone, "ana.focus@example")
+    submit(phone, "#find-officials")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # past the browser's own jump to the fragment
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+    assert "#" not in page.url, page.url
+    phone.errors = [e for e in phone.errors if "status of 422" not in e]
+    fill_details(phone, "ana.focus@example.org")
+    submit(phone, "#find-officials")
+    assert "#" not in page.url, page.url
     assert_stayed_home(live, phone)
 
 
