@@ -29,10 +29,10 @@ PHONE = {"width": 360, "height": 740}
 NARROWEST = 320
 PERSONAL = {"en": "My neighbor was held for three weeks on a detainer.",
             "es": "A mi vecino lo retuvieron tres semanas por una solicitud de ICE."}
-HARRISON_287G = ("Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30; "
-                 "287(g) Warrant Service Officer agreement, signed 2025-07-02")
+HARRISON_287G = ("Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed June 30, 2025; "
+                 "287(g) Warrant Service Officer agreement, signed July 2, 2025")
 HARRISON_287G_ES = ("Harrison County Sheriff's Office: acuerdo 287(g) de control en cárceles (Jail Enforcement "
-                    "Model), firmado el 2025-06-30")
+                    "Model), firmado el 30 de junio de 2025")
 
 # The app serves no /favicon.ico: the first page a browser opens asks for it and logs its 404 as a console error
 # (reported to the lead; only that message is tolerated, and a favicon makes it go away).

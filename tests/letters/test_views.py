@@ -88,7 +88,7 @@ def test_whole_journey_in_english(journey: Journey, queued: dict) -> None:
     assert thanks.status_code == 200 and "Thank you, Ana!" in html
     assert html.count('class="status-item"') == 6
     assert "Queued" in html and "Waiting to be printed for hand delivery" in html
-    assert 'src="/static/js/status.js"' in html and f"/thanks/{token}/status" in html
+    assert re.search(r'src="/static/js/status\.[0-9a-f]{12}\.js"', html) and f"/thanks/{token}/status" in html
     assert f"/privacy/delete/{token}" in html
     assert "https://wa.me/?text=" in html and "utm_" not in html
 
@@ -127,8 +127,8 @@ def test_thanks_needs_the_right_token_and_campaign(journey: Journey, queued: dic
 def test_gulfport_shows_the_287g_agreement_and_the_sheriff_letter_names_it(journey: Journey, queued: dict) -> None:
     page = journey.find(GULFPORT)
     html = text(page)
-    assert ("Harrison County Sheriff&#39;s Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30; "
-            "287(g) Warrant Service Officer agreement, signed 2025-07-02") in html
+    assert ("Harrison County Sheriff&#39;s Office: 287(g) Jail Enforcement Model agreement, signed June 30, 2025; "
+            "287(g) Warrant Service Officer agreement, signed July 2, 2025") in html
     assert "Name not on file" in html  # no sheriff name in the directory: the letter goes to the office
     assert "Dear Sheriff," in html
     assert "your office signed a 287(g) agreement (Jail Enforcement Model, Warrant Service Officer) on June 30, 2025" \
@@ -196,6 +196,13 @@ def test_each_letter_is_folded_to_its_first_lines_and_send_is_in_reach(journey: 
     assert not any(" open" in tag for tag in letters)  # folded; the summary shows the first lines
     assert re.search(r'<span class="letter-excerpt"[^>]*>Dear Sheriff Jones,', html)
     assert 'class="actions actions-sticky"' in html and 'id="send-letters"' in html
+
+
+def test_dates_are_written_the_way_each_language_writes_them(journey: Journey, queued: dict) -> None:
+    journey.lang = "es"
+    html = text(journey.find(GULFPORT))
+    assert "firmado el 30 de junio de 2025" in html and "2025-06-30" not in html.split('id="letters"')[1].split(
+        "<details")[0]
 
 
 def test_language_follows_the_browser_and_the_switch_keeps_the_page(journey: Journey, queued: dict) -> None:
