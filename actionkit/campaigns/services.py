@@ -37,6 +37,21 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
+def has_ended(campaign: Campaign) -> bool:
+    """Closed by staff, or live past its end date: its page says so instead of disappearing."""
+    if campaign.status is CampaignStatus.CLOSED:
+        return True
+    ends = campaign.ends_at
+    return campaign.status is CampaignStatus.LIVE and ends is not None and _aware(ends) <= utcnow()
+
+
+def open_campaigns(limit: int = 10) -> list[Campaign]:
+    """Campaigns supporters can act on now, newest first (for the page of a campaign that has ended)."""
+    live = db.session.scalars(db.select(Campaign).where(Campaign.status == CampaignStatus.LIVE)
+                              .options(selectinload(Campaign.texts)).order_by(Campaign.id.desc()))
+    return [c for c in live if is_open(c)][:limit]
+
+
 def live_or_404(slug: str) -> Campaign:
     """The campaign supporters may act on now; drafts, closed and unknown slugs are all a plain 404."""
     campaign = by_slug(slug)

@@ -132,10 +132,21 @@ def publish(campaign_id: int) -> Any:
     return redirect(url_for(".edit", campaign_id=campaign.id))
 
 
+@bp.get("/<int:campaign_id>/close")
+@role_required(Role.EDITOR)
+def close_confirm(campaign_id: int) -> Any:
+    """Closing ends signatures at once for everyone: it is asked for on its own page, never on one click."""
+    campaign = _campaign_or_404(campaign_id)
+    return render_template("campaigns/close.html", campaign=campaign,
+                           page_title=f"Close “{campaign.text('en').title}”?")
+
+
 @bp.post("/<int:campaign_id>/close")
 @role_required(Role.EDITOR)
 def close(campaign_id: int) -> Any:
     campaign = _campaign_or_404(campaign_id)
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for(".close_confirm", campaign_id=campaign_id), 303)
     try:
         editor.close(campaign, current_user._get_current_object())
     except EditorError as exc:

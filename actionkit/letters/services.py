@@ -843,3 +843,10 @@ def letter_statuses(action: Action) -> list[LetterStatus]:
     return [LetterStatus(letter.id, letter.office_id, letter.office_type, letter.addressed_to, letter.office_title,
                          delivery_status(letter.delivery)) for letter in action.letters]
 
+
+def campaign_totals(campaign_id: int) -> tuple[int, int]:
+    """(supporters who signed, letters they wrote) for a campaign's public page once it has ended."""
+    actions = db.session.scalar(db.select(db.func.count(Action.id)).where(Action.campaign_id == campaign_id))
+    letters = db.session.scalar(db.select(db.func.count(Letter.id)).join(Action, Letter.action_id == Action.id)
+                                .where(Action.campaign_id == campaign_id))
+    return int(actions or 0), int(letters or 0)

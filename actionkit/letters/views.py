@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +29,8 @@ from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import DivisionType
+from actionkit.staff.auth import role_required
+from actionkit.staff.models import Role
 
 log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__)
@@ -106,9 +109,40 @@ def _csrf(exc: CSRFError) -> tuple[str, int]:
 
 @bp.get("/act/<slug>")
 def campaign(slug: str) -> tuple[str, int]:
-    campaign = campaigns.live_or_404(slug)
+    campaign = campaigns.by_slug(slug)
+    if campaign is not None and campaigns.has_ended(campaign):
+        return _ended(campaign)  # links already shared keep working
+    if campaign is None or not campaigns.is_open(campaign):
+        abort(404)
     form = SignupForm(formdata=None, state=campaign.state.upper())
     return _page("letters/campaign.html", campaign=campaign, form=form)
+
+
+SMALL_COUNT = 5  # below this a count is shown as "fewer than 5", as in the stats: no one is singled out
+
+
+def _ended(campaign: Campaign) -> tuple[str, int]:
+    """What a campaign that has ended achieved, and the campaigns supporters can act on now."""
+    supporters, letters = services.campaign_totals(campaign.id)
+    totals = [
+        ngettext("%(num)s supporter wrote to their officials.", "%(num)s supporters wrote to their officials.",
+                 supporters) if supporters >= SMALL_COUNT else _("Fewer than 5 supporters wrote to their officials."),
+        ngettext("%(num)s letter was sent.", "%(num)s letters were sent.", letters)
+        if letters >= SMALL_COUNT else _("Fewer than 5 letters were sent."),
+    ]
+    live = [c for c in campaigns.open_campaigns() if c.id != campaign.id]
+    return _page("letters/ended.html", campaign=campaign, totals=totals, live=live)
+
+
+@bp.get("/act/<slug>/preview")
+@role_required(Role.EDITOR)
+def preview(slug: str) -> tuple[str, int]:
+    """Staff see a draft's page exactly as supporters will (the form cannot be sent from here)."""
+    campaign = campaigns.by_slug(slug)
+    if campaign is None:
+        abort(404)
+    form = SignupForm(formdata=None, state=campaign.state.upper())
+    return _page("letters/campaign.html", campaign=campaign, form=form, preview=True)
 
 
 @bp.post("/act/<slug>")

@@ -447,14 +447,73 @@ def test_state_from_another_campaign_is_refused(journey: Journey, queued: dict) 
     assert other.id
 
 
-@pytest.mark.parametrize("status", [CampaignStatus.DRAFT, CampaignStatus.CLOSED])
-def test_campaigns_not_live_are_not_found(journey: Journey, status: CampaignStatus) -> None:
-    journey.campaign.status = status
+def test_drafts_are_not_found(journey: Journey) -> None:
+    journey.campaign.status = CampaignStatus.DRAFT
     db.session.commit()
     resp = journey.client.get(journey.base)
     assert resp.status_code == 404 and "Page not found" in text(resp)
     assert journey.find(JACKSON).status_code == 404
     assert journey.client.get("/act/nope").status_code == 404
+
+
+def _another_live_campaign() -> None:
+    from actionkit.campaigns.models import Campaign, CampaignText
+
+    other = Campaign(slug="second-campaign", state="ms", status=CampaignStatus.LIVE, target_types=["sheriff"],
+                     letter_language="en")
+    other.texts = [CampaignText(lang="en", title="Second campaign", summary="", body=""),
+                   CampaignText(lang="es", title="Segunda campaña", summary="", body="")]
+    db.session.add(other)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("lang, ended, few, many, link", [
+    ("en", "This campaign has ended", "Fewer than 5 supporters wrote to their officials.",
+     "5 letters were sent.", "Second campaign"),
+    ("es", "Esta campaña ha terminado", "Menos de 5 personas escribieron a sus funcionarios.",
+     "Se enviaron 5 cartas.", "Segunda campaña"),
+])
+def test_a_closed_campaign_says_it_has_ended_and_what_it_achieved(journey: Journey, queued: dict, lang: str,
+                                                                  ended: str, few: str, many: str,
+                                                                  link: str) -> None:
+    journey.complete(JACKSON)  # one supporter, their letters (more than five)
+    _another_live_campaign()
+    journey.campaign.status = CampaignStatus.CLOSED
+    db.session.commit()
+    resp = journey.client.get(f"{journey.base}?lang={lang}")
+    html = text(resp)
+    assert resp.status_code == 200 and ended in html
+    letters = count(Letter)
+    assert letters >= 5 and few in html  # one supporter: shown as "fewer than 5", never the exact number
+    assert many.replace("5", str(letters)) in html, re.findall(r"<li>[^<]*</li>", html)
+    assert f'href="/act/second-campaign?lang={lang}"' in html and link in html
+    assert journey.find(JACKSON).status_code == 404  # no more signatures
+
+
+def test_a_campaign_past_its_end_date_says_it_has_ended(journey: Journey) -> None:
+    import datetime as dt
+
+    journey.campaign.ends_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    db.session.commit()
+    html = text(journey.client.get(journey.base))
+    assert "This campaign has ended" in html and "Fewer than 5 letters were sent." in html
+    assert "There is no other campaign open right now." in html
+
+
+def test_staff_preview_a_draft_exactly_as_supporters_see_it(journey: Journey, app: Flask) -> None:
+    from actionkit.staff.models import Role
+    from tests.staff.helpers import login_as
+
+    journey.campaign.status = CampaignStatus.DRAFT
+    db.session.commit()
+    preview = f"{journey.base}/preview"
+    assert journey.client.get(preview).status_code in (302, 401)  # supporters cannot see drafts
+    login_as(journey.client, Role.EDITOR)
+    html = text(journey.client.get(f"{preview}?lang=es"))
+    assert "Vista previa para el equipo" in html
+    assert "Pongamos fin a los acuerdos de detención con ICE en Mississippi" in html
+    assert re.search(r'id="find-officials" disabled', html)
+    assert journey.client.get(journey.base).status_code == 404  # the public page is still not there
 
 
 # --- escaping and personalisation ------------------------------------------------------------------------------
