@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -24,7 +24,8 @@ from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, ComposeForm, ExpiredState, SignupForm, StepForm, seal, \
+    unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
@@ -164,7 +165,7 @@ def find(slug: str) -> Any:
         form.street.errors = [*form.street.errors, labels.address_message(exc.code, exc.params)]
         return _page("letters/campaign.html", 422, campaign=campaign, form=form)
     db.session.commit()  # the geocode cache entry (districts under an HMAC key; no address)
-    return _next_step(campaign, signer, plan)
+    return _to_step(campaign, signer, plan)
 
 
 @bp.post("/act/<slug>/edit")
@@ -194,6 +195,54 @@ def _next_step(campaign: Campaign, signer: Signer, plan: Plan) -> tuple[str, int
     if plan.needs_confirmation:
         return _confirm_page(campaign, signer, plan)
     return _compose_page(campaign, signer, plan)
+
+
+# Post/Redirect/Get: a step that succeeded redirects to its next page, fetched with GET, so Back and Reload
+# never ask to send a form again. The sealed state (encrypted, expiring) rides in an HttpOnly cookie scoped to
+# the campaign's pages, never in the URL; the signature clears it.
+STEP_COOKIE = "actionkit_step"
+MAX_STEP_COOKIE = 3500  # bytes; browsers keep 4 KB per cookie. A larger state is shown in place, as before
+
+
+def _step_path(campaign: Campaign) -> str:
+    return url_for("letters.campaign", slug=campaign.slug)
+
+
+def _to_step(campaign: Campaign, signer: Signer, plan: Plan) -> Any:
+    state = _sealed(campaign, signer, plan)
+    if len(state) > MAX_STEP_COOKIE:
+        return _next_step(campaign, signer, plan)
+    endpoint = "letters.officials" if plan.needs_confirmation else "letters.letters_page"
+    resp = redirect(url_for(endpoint, slug=campaign.slug, lang=lang()), 303)
+    resp.set_cookie(STEP_COOKIE, state, max_age=STATE_MAX_AGE_SECONDS, path=_step_path(campaign),
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+    return resp
+
+
+def _step_state(campaign: Campaign) -> tuple[Signer, Plan] | None:
+    try:
+        data = unseal(request.cookies.get(STEP_COOKIE), campaign.id)
+    except ExpiredState:
+        return None
+    return Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
+
+
+@bp.get("/act/<slug>/officials")
+def officials(slug: str) -> Any:
+    """The officials to confirm (or choose), shown again on Back or Reload."""
+    campaign = campaigns.live_or_404(slug)
+    if (state := _step_state(campaign)) is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    return _next_step(campaign, *state)
+
+
+@bp.get("/act/<slug>/letters")
+def letters_page(slug: str) -> Any:
+    """The letters page, shown again on Back or Reload; after the signature, the campaign page."""
+    campaign = campaigns.live_or_404(slug)
+    if (state := _step_state(campaign)) is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    return _next_step(campaign, *state)
 
 
 def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[str, str] | None = None,
@@ -244,7 +293,7 @@ def confirm(slug: str) -> Any:
                                  confirmed=request.form.get("confirm") == "yes")
     except ChoiceError as exc:
         return _confirm_page(campaign, signer, plan, errors={exc.code: _choice_message(exc.code)}, status=422)
-    return _compose_page(campaign, signer, chosen)
+    return _to_step(campaign, signer, chosen)
 
 
 def _choice_message(code: str) -> str:
@@ -319,7 +368,9 @@ def sign(slug: str) -> Any:
         return _page("letters/already.html", campaign=campaigns.live_or_404(slug))
     tasks.publish(tasks.process_submission, accepted.submission_id)
     log.info("submission %s accepted", accepted.submission_id)
-    return redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
+    resp = redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
+    resp.delete_cookie(STEP_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
+    return resp
 
 
 # --- the thank-you page ------------------------------------------------------------------------------------------

@@ -349,6 +349,32 @@ def test_the_error_summary_gets_the_focus_and_the_fragment_goes(live: Live, phon
     assert_stayed_home(live, phone)
 
 
+def test_every_step_survives_back_and_reload(live: Live, phone: Phone) -> None:
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    fill_details(phone, "ana.back@example.org")
+    submit(phone, "#find-officials")
+    if page.locator("#confirm-officials").count():
+        page.reload()
+        submit(phone, "#confirm-officials")
+    assert page.inner_text("h1") == "Your letters"
+    page.reload()  # no "confirm form resubmission": the page was fetched with GET
+    assert page.inner_text("h1") == "Your letters"
+    submit(phone, "#send-letters")
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    page.go_back()  # the letters were sent: Back leads to the campaign page, not to a resubmission
+    assert page.inner_text("h1") == "End ICE detainer agreements in Mississippi"
+    page.go_forward()
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    page.reload()
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    with live.app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Action.id)).join(Supporter)
+                                 .where(Supporter.id == find_supporter("ana.back@example.org").id)) == 1
+        db.session.remove()
+    assert_stayed_home(live, phone)
+
+
 def test_english_journey_without_javascript(live: Live, phone_without_js: Phone) -> None:
     phone = phone_without_js
     page = phone.page

@@ -565,6 +565,44 @@ def test_personal_paragraph_is_limited(journey: Journey, queued: dict) -> None:
     assert resp.status_code == 422 and 'href="#personal"' in text(resp)
 
 
+def test_every_step_survives_back_and_reload(journey: Journey, queued: dict) -> None:
+    """Each step that succeeded redirects to a page fetched with GET (no 'confirm form resubmission'); the state
+    rides in an HttpOnly cookie scoped to the campaign, never in the URL; the signature clears it."""
+    found = journey.client.post(journey.base, data=journey.details(UNKNOWN_STREET), headers=journey.headers)
+    assert found.status_code == 303
+    location = found.headers["Location"]
+    assert location.endswith("/officials?lang=en") and "state" not in location  # a ZIP-level match: confirm
+    cookie = found.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and f"Path={journey.base}" in cookie and "SameSite=Lax" in cookie
+    assert "Garc" not in cookie and "High" not in cookie  # sealed: encrypted
+    page = journey.client.get(location)
+    assert page.status_code == 200 and 'id="confirm-form"' in text(page)
+    assert 'id="confirm-form"' in text(journey.client.get(location))  # reload: the same page again
+    confirmed = journey.post("confirm", page, confirm="yes",
+                             **{"division-county": "ocd-division/country:us/state:ms/county:madison",
+                                "division-cd": "ocd-division/country:us/state:ms/cd:3"})
+    assert confirmed.status_code == 200 and 'id="compose-form"' in text(confirmed) and "Randy Tucker" in text(
+        confirmed)
+    assert confirmed.request.method == "GET" and confirmed.request.path == f"{journey.base}/letters"
+    direct = journey.client.post(journey.base, data=journey.details(JACKSON), headers=journey.headers)
+    assert direct.status_code == 303 and direct.headers["Location"].endswith("/letters?lang=en")
+    again = journey.client.get(f"{journey.base}/letters?lang=en")  # reload of the letters page
+    assert again.status_code == 200 and "Dear Sheriff Jones," in text(again)
+    signed = journey.sign(again)
+    assert signed.status_code == 303 and "/thanks/" in signed.headers["Location"]
+    back = journey.client.get(f"{journey.base}/letters?lang=en")  # Back from the thank-you page
+    assert back.status_code == 303 and back.headers["Location"].endswith(f"{journey.base}?lang=en")
+    assert count(Action) == 1  # nothing was sent twice
+
+
+def test_a_step_page_without_its_state_goes_back_to_the_campaign_page(journey: Journey) -> None:
+    for step in ("officials", "letters"):
+        resp = journey.client.get(f"{journey.base}/{step}?lang=es")
+        assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{journey.base}?lang=es")
+    journey.client.set_cookie("actionkit_step", "forged", path=journey.base)
+    assert journey.client.get(f"{journey.base}/letters").status_code == 303
+
+
 def test_csrf_is_enforced_when_enabled(journey: Journey, queued: dict, app: Flask) -> None:
     app.config["WTF_CSRF_ENABLED"] = True
     refused = journey.find(JACKSON)
@@ -572,7 +610,7 @@ def test_csrf_is_enforced_when_enabled(journey: Journey, queued: dict, app: Flas
     form = text(journey.client.get(journey.base))
     token = hidden(form, "csrf_token")
     page = journey.client.post(journey.base, data={**journey.details(JACKSON), "csrf_token": token},
-                               headers=journey.headers)
+                               headers=journey.headers, follow_redirects=True)
     assert page.status_code == 200 and 'id="compose-form"' in text(page)
     html = text(page)
     include = re.findall(r'name="include" value="(\d+)"', html)
