@@ -14,16 +14,18 @@ from flask import Flask
 
 from actionkit import create_app
 from actionkit.campaigns import services as campaigns
+from actionkit.campaigns.models import Campaign, CampaignStatus, CampaignText
 from actionkit.extensions import db
 from actionkit.officials.models import Office
 from actionkit.staff import services as staff
 from actionkit.staff.models import Role
 from tests.conftest import PG_URL, _config
 from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
-from tests.letters.conftest import GULFPORT, build_directory
+from tests.letters.conftest import GULFPORT, UNKNOWN_STREET, build_directory
 from tests.staff.helpers import FAST_HASH, PASSWORD
 
 SLUG = campaigns.DEMO_SLUG
+CLOSED = "an-earlier-campaign"
 ADMIN = "admin@example.org"
 PHONE = {"width": 360, "height": 740}
 
@@ -50,6 +52,11 @@ def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
         with app.app_context():
             build_directory()
             campaign, _ = campaigns.create_demo_campaign()
+            closed = Campaign(slug=CLOSED, state="ms", status=CampaignStatus.CLOSED, target_types=["sheriff"],
+                              letter_language="en")
+            closed.texts = [CampaignText(lang="en", title="An earlier campaign", summary="It is over.", body=""),
+                            CampaignText(lang="es", title="Una campaña anterior", summary="Terminó.", body="")]
+            db.session.add(closed)
             staff.create_user(ADMIN, Role.ADMIN, PASSWORD, name="Ada Admin")
             db.session.commit()
             ids = campaign.id, db.session.scalar(db.select(Office.id).order_by(Office.id))
@@ -81,13 +88,13 @@ def submit(page: Any, selector: str) -> None:
         page.click(selector)
 
 
-def fill(page: Any, email: str) -> None:
+def fill(page: Any, email: str, address: dict[str, str] = GULFPORT) -> None:
     page.fill("#first_name", "Ana")
     page.fill("#last_name", "García")
     page.fill("#email", email)
-    page.fill("#street", GULFPORT["street"])
-    page.fill("#city", GULFPORT["city"])
-    page.fill("#zip", GULFPORT["zip"])
+    page.fill("#street", address["street"])
+    page.fill("#city", address["city"])
+    page.fill("#zip", address["zip"])
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
@@ -119,11 +126,23 @@ def test_every_supporter_page_has_no_axe_violations(live: Live, browser: Any, la
         assert_accessible(page, "delete page")
         page.goto(f"{live.url}/act/no-such-campaign?lang={lang}")
         assert_accessible(page, "not found page")
+        page.goto(f"{live.url}/act/{CLOSED}?lang={lang}")
+        assert page.locator("#ended-notice").count() == 1
+        assert_accessible(page, "a campaign that has ended")
+        page.goto(f"{live.url}/act/{SLUG}?lang={lang}")
+        fill(page, f"ana.zip.{lang}@example.org", UNKNOWN_STREET)  # a ZIP-level match: officials to choose
+        submit(page, "#find-officials")
+        assert page.locator("#confirm-form").count() == 1
+        assert_accessible(page, "officials page")
+        submit(page, "#confirm-officials")  # nothing chosen: the page with its errors
+        assert page.locator("#error-summary").count() == 1
+        assert_accessible(page, "officials page with errors")
     finally:
         context.close()
 
 
 STAFF_PAGES = ["/staff/", "/staff/campaigns/", "/staff/campaigns/new", "/staff/campaigns/{campaign_id}",
+               "/staff/campaigns/{campaign_id}/close", f"/act/{SLUG}/preview",
                "/staff/officials/", "/staff/officials/{office_id}", "/staff/deliveries/", "/staff/stats",
                f"/staff/stats/{SLUG}", "/staff/users", "/staff/audit", "/staff/settings", "/staff/account"]
 
