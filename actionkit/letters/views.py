@@ -1,6 +1,7 @@
 """The supporter's journey: campaign page and form -> officials (confirm or choose when unsure) -> letters ->
 one signature -> thank-you page with live delivery statuses. Every step works without JavaScript; state moves
-between steps in a sealed hidden field, never in the URL and never in the database before the signature.
+between steps in a sealed hidden field (and, for the GET page a step redirects to, a sealed HttpOnly cookie scoped
+to the campaign), never in the URL and never in the database before the signature.
 
 The signature itself is one INSERT (an encrypted submission) and one task: the worker drafts and records the
 letters, so a surge of supporters queues work instead of queueing requests. The thank-you page shows the letters
