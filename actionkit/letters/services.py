@@ -12,6 +12,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from babel import dates as babel_dates
 from sqlalchemy import String, bindparam, cast, insert, or_, update
 from sqlalchemy.orm import selectinload
 
@@ -453,8 +454,13 @@ def _translation(campaign: Campaign, target: Target, lang: str | None,
                      if t.office_type == target.office.type.value and t.lang == lang), None)
     if template is None:
         return None
+    values = letter_context(campaign, target, **context)
+    agreement = values["agreement_287g"]
+    if agreement.get("signed_iso"):  # the date as the reader's language writes it ("30 de junio de 2025")
+        signed = dt.date.fromisoformat(agreement["signed_iso"])
+        values["agreement_287g"] = {**agreement, "signed": babel_dates.format_date(signed, "long", locale=lang)}
     try:
-        return rendering.render_letter(template, letter_context(campaign, target, **context))
+        return rendering.render_letter(template, values)
     except rendering.RenderError as exc:
         log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
         return None

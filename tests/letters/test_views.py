@@ -203,6 +203,9 @@ def test_dates_are_written_the_way_each_language_writes_them(journey: Journey, q
     html = text(journey.find(GULFPORT))
     assert "firmado el 30 de junio de 2025" in html and "2025-06-30" not in html.split('id="letters"')[1].split(
         "<details")[0]
+    translation = html.split('class="translation"', 1)[1].split("</section>", 1)[0]
+    assert "firmó un acuerdo 287(g) (Jail Enforcement Model, Warrant Service Officer) el 30 de junio de 2025" \
+        in translation
 
 
 def test_language_follows_the_browser_and_the_switch_keeps_the_page(journey: Journey, queued: dict) -> None:
