@@ -46,6 +46,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
+    from actionkit import static_files
+
+    static_files.init_app(app)
+
     from actionkit.celery_app import celery_init_app
 
     celery_init_app(app)

@@ -75,7 +75,7 @@ def failing(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
     def bug(slug: str):  # type: ignore[no-untyped-def]
         raise RuntimeError(f"a bug that mentions {SECRET}")
 
-    monkeypatch.setattr(campaigns, "live_or_404", bug)
+    monkeypatch.setattr(campaigns, "by_slug", bug)
     return app
 
 

@@ -219,6 +219,24 @@ def _missing_templates(target_types: Iterable[str], letter_language: str,
     return problems
 
 
+def untranslated(draft: CampaignDraft) -> list[str]:
+    """Warnings (saving still works): a targeted letter with no text in a supporter language other than the one
+    officials receive, so those supporters would sign a letter they cannot read."""
+    warnings = []
+    for lang in LANGUAGES:
+        if lang == draft.letter_language:
+            continue
+        for kind in draft.target_types:
+            if kind not in {t.value for t in OfficeType}:
+                continue
+            text = draft.templates.get(template_key(kind, lang))
+            if text is None or text.blank:
+                language = LANGUAGE_LABELS.get(lang, lang)
+                warnings.append(f"{OFFICE_TYPE_LABELS[OfficeType(kind)]} letter has no {language} text: "
+                                f"{language}-speaking supporters see only the letter officials receive.")
+    return warnings
+
+
 # --- saving ---------------------------------------------------------------------------------------------------
 
 def save(draft: CampaignDraft, campaign: Optional[Campaign], actor: Optional[StaffUser]) -> Campaign:

@@ -12,8 +12,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from babel import dates as babel_dates
 from flask import current_app
-
 from sqlalchemy import String, bindparam, cast, insert, or_, update
 from sqlalchemy.orm import selectinload
 
@@ -200,6 +200,7 @@ class Draft:
     subject: str = ""
     body: str = ""
     error: str | None = None
+    translation: tuple[str, str] | None = None  # (subject, body) in the supporter's language, to read only
 
 
 @dataclass
@@ -420,8 +421,10 @@ def letter_context(campaign: Campaign, target: Target, *, first_name: str, last_
 
 
 def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name: str, city: str,
-                  only: Iterable[OfficeType] | None = None) -> list[Draft]:
-    """Render each target's letter from the campaign's template for its office type."""
+                  only: Iterable[OfficeType] | None = None, reader_lang: str | None = None) -> list[Draft]:
+    """Render each target's letter from the campaign's template for its office type; with reader_lang (a
+    language other than the one officials receive), also the campaign's own translation, for the supporter to
+    read."""
     divisions = _divisions(plan.divisions.values())  # one query for the county and the targets
     county = divisions.get(plan.divisions.get(DivisionType.COUNTY.value, ""))
     agreement = agreement_for(county)
@@ -430,12 +433,12 @@ def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name:
     for target in targets(campaign, plan, divisions):
         if wanted is not None and target.office.type not in wanted:
             continue
-        drafts.append(_draft(campaign, target, first_name=first_name, last_name=last_name, city=city,
-                             county=county, agreement=agreement))
+        drafts.append(_draft(campaign, target, reader_lang, first_name=first_name, last_name=last_name,
+                             city=city, county=county, agreement=agreement))
     return drafts
 
 
-def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
+def _draft(campaign: Campaign, target: Target, reader_lang: str | None = None, **context: Any) -> Draft:
     template = campaign.template(target.office.type, campaign.letter_language)
     if template is None:
         log.error("campaign %s has no %s template", campaign.id, target.office.type.value)
@@ -445,7 +448,28 @@ def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
     except rendering.RenderError as exc:
         log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
         return Draft(target, error="render")
-    return Draft(target, subject, body)
+    return Draft(target, subject, body, translation=_translation(campaign, target, reader_lang, context))
+
+
+def _translation(campaign: Campaign, target: Target, lang: str | None,
+                 context: dict[str, Any]) -> tuple[str, str] | None:
+    """The campaign's own text of this letter in the supporter's language (never a machine translation)."""
+    if not lang or lang == campaign.letter_language:
+        return None
+    template = next((t for t in campaign.templates
+                     if t.office_type == target.office.type.value and t.lang == lang), None)
+    if template is None:
+        return None
+    values = letter_context(campaign, target, **context)
+    agreement = values["agreement_287g"]
+    if agreement.get("signed_iso"):  # the date as the reader's language writes it ("30 de junio de 2025")
+        signed = dt.date.fromisoformat(agreement["signed_iso"])
+        values["agreement_287g"] = {**agreement, "signed": babel_dates.format_date(signed, "long", locale=lang)}
+    try:
+        return rendering.render_letter(template, values)
+    except rendering.RenderError as exc:
+        log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
+        return None
 
 
 def clean_supporter_text(text: str | None, limit: int) -> str:
@@ -968,3 +992,10 @@ def letter_statuses(action: Action) -> list[LetterStatus]:
     return [LetterStatus(letter.id, letter.office_id, letter.office_type, letter.addressed_to, letter.office_title,
                          delivery_status(letter.delivery)) for letter in action.letters]
 
+
+def campaign_totals(campaign_id: int) -> tuple[int, int]:
+    """(supporters who signed, letters they wrote) for a campaign's public page once it has ended."""
+    actions = db.session.scalar(db.select(db.func.count(Action.id)).where(Action.campaign_id == campaign_id))
+    letters = db.session.scalar(db.select(db.func.count(Letter.id)).join(Action, Letter.action_id == Action.id)
+                                .where(Action.campaign_id == campaign_id))
+    return int(actions or 0), int(letters or 0)

@@ -1,6 +1,7 @@
 """The supporter's journey: campaign page and form -> officials (confirm or choose when unsure) -> letters ->
 one signature -> thank-you page with live delivery statuses. Every step works without JavaScript; state moves
-between steps in a sealed hidden field, never in the URL and never in the database before the signature.
+between steps in a sealed hidden field (and, for the GET page a step redirects to, a sealed HttpOnly cookie scoped
+to the campaign), never in the URL and never in the database before the signature.
 
 The signature itself is one INSERT (an encrypted submission) and one task: the worker drafts and records the
 letters, so a surge of supporters queues work instead of queueing requests. The thank-you page shows the letters
@@ -12,9 +13,10 @@ import datetime as dt
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from actionkit.campaigns import services as campaigns
@@ -24,11 +26,14 @@ from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import ComposeForm, ConfirmEmailForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, ComposeForm, ConfirmEmailForm, ExpiredState, SignupForm, \
+    StepForm, seal, unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import DivisionType
+from actionkit.staff.auth import role_required
+from actionkit.staff.models import Role
 
 log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__)
@@ -107,9 +112,40 @@ def _csrf(exc: CSRFError) -> tuple[str, int]:
 
 @bp.get("/act/<slug>")
 def campaign(slug: str) -> tuple[str, int]:
-    campaign = campaigns.live_or_404(slug)
+    campaign = campaigns.by_slug(slug)
+    if campaign is not None and campaigns.has_ended(campaign):
+        return _ended(campaign)  # links already shared keep working
+    if campaign is None or not campaigns.is_open(campaign):
+        abort(404)
     form = SignupForm(formdata=None, state=campaign.state.upper())
     return _page("letters/campaign.html", campaign=campaign, form=form)
+
+
+SMALL_COUNT = 5  # below this a count is shown as "fewer than 5", as in the stats: no one is singled out
+
+
+def _ended(campaign: Campaign) -> tuple[str, int]:
+    """What a campaign that has ended achieved, and the campaigns supporters can act on now."""
+    supporters, letters = services.campaign_totals(campaign.id)
+    totals = [
+        ngettext("%(num)s supporter wrote to their officials.", "%(num)s supporters wrote to their officials.",
+                 supporters) if supporters >= SMALL_COUNT else _("Fewer than 5 supporters wrote to their officials."),
+        ngettext("%(num)s letter was sent.", "%(num)s letters were sent.", letters)
+        if letters >= SMALL_COUNT else _("Fewer than 5 letters were sent."),
+    ]
+    live = [c for c in campaigns.open_campaigns() if c.id != campaign.id]
+    return _page("letters/ended.html", campaign=campaign, totals=totals, live=live)
+
+
+@bp.get("/act/<slug>/preview")
+@role_required(Role.EDITOR)
+def preview(slug: str) -> tuple[str, int]:
+    """Staff see a draft's page exactly as supporters will (the form cannot be sent from here)."""
+    campaign = campaigns.by_slug(slug)
+    if campaign is None:
+        abort(404)
+    form = SignupForm(formdata=None, state=campaign.state.upper())
+    return _page("letters/campaign.html", campaign=campaign, form=form, preview=True)
 
 
 @bp.post("/act/<slug>")
@@ -131,7 +167,7 @@ def find(slug: str) -> Any:
         form.street.errors = [*form.street.errors, labels.address_message(exc.code, exc.params)]
         return _page("letters/campaign.html", 422, campaign=campaign, form=form)
     db.session.commit()  # the geocode cache entry (districts under an HMAC key; no address)
-    return _next_step(campaign, signer, plan)
+    return _to_step(campaign, signer, plan)
 
 
 @bp.post("/act/<slug>/edit")
@@ -163,6 +199,54 @@ def _next_step(campaign: Campaign, signer: Signer, plan: Plan) -> tuple[str, int
     return _compose_page(campaign, signer, plan)
 
 
+# Post/Redirect/Get: a step that succeeded redirects to its next page, fetched with GET, so Back and Reload
+# never ask to send a form again. The sealed state (encrypted, expiring) rides in an HttpOnly cookie scoped to
+# the campaign's pages, never in the URL; the signature clears it.
+STEP_COOKIE = "actionkit_step"
+MAX_STEP_COOKIE = 3500  # bytes; browsers keep 4 KB per cookie. A larger state is shown in place, as before
+
+
+def _step_path(campaign: Campaign) -> str:
+    return url_for("letters.campaign", slug=campaign.slug)
+
+
+def _to_step(campaign: Campaign, signer: Signer, plan: Plan) -> Any:
+    state = _sealed(campaign, signer, plan)
+    if len(state) > MAX_STEP_COOKIE:
+        return _next_step(campaign, signer, plan)
+    endpoint = "letters.officials" if plan.needs_confirmation else "letters.letters_page"
+    resp = redirect(url_for(endpoint, slug=campaign.slug, lang=lang()), 303)
+    resp.set_cookie(STEP_COOKIE, state, max_age=STATE_MAX_AGE_SECONDS, path=_step_path(campaign),
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+    return resp
+
+
+def _step_state(campaign: Campaign) -> tuple[Signer, Plan] | None:
+    try:
+        data = unseal(request.cookies.get(STEP_COOKIE), campaign.id)
+    except ExpiredState:
+        return None
+    return Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
+
+
+@bp.get("/act/<slug>/officials")
+def officials(slug: str) -> Any:
+    """The officials to confirm (or choose), shown again on Back or Reload."""
+    campaign = campaigns.live_or_404(slug)
+    if (state := _step_state(campaign)) is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    return _next_step(campaign, *state)
+
+
+@bp.get("/act/<slug>/letters")
+def letters_page(slug: str) -> Any:
+    """The letters page, shown again on Back or Reload; after the signature, the campaign page."""
+    campaign = campaigns.live_or_404(slug)
+    if (state := _step_state(campaign)) is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    return _next_step(campaign, *state)
+
+
 def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[str, str] | None = None,
                   status: int = 200) -> tuple[str, int]:
     form = StepForm(formdata=None, state=_sealed(campaign, signer, plan))
@@ -177,7 +261,7 @@ def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[s
 def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeForm | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
-                                    city=signer.city)
+                                    city=signer.city, reader_lang=lang())
     if form is None:
         form = ComposeForm(formdata=None)
         included = {d.target.office.id for d in drafts if not d.error}
@@ -211,7 +295,7 @@ def confirm(slug: str) -> Any:
                                  confirmed=request.form.get("confirm") == "yes")
     except ChoiceError as exc:
         return _confirm_page(campaign, signer, plan, errors={exc.code: _choice_message(exc.code)}, status=422)
-    return _compose_page(campaign, signer, chosen)
+    return _to_step(campaign, signer, chosen)
 
 
 def _choice_message(code: str) -> str:
@@ -287,7 +371,9 @@ def sign(slug: str) -> Any:
     else:
         tasks.publish(tasks.process_submission, accepted.submission_id)
     log.info("submission %s accepted", accepted.submission_id)
-    return redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
+    resp = redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
+    resp.delete_cookie(STEP_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
+    return resp
 
 
 # --- the thank-you page ------------------------------------------------------------------------------------------

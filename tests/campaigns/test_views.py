@@ -161,16 +161,39 @@ def test_publish_close_and_the_public_page(editor_client: FlaskClient, app: Flas
     assert editor.get(campaign.id).status is CampaignStatus.LIVE  # type: ignore[union-attr]
     assert public.get(f"/act/{campaign.slug}").status_code == 200
     page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
-    assert f"/act/{campaign.slug}" in page and ">Close<" in page
-    editor_client.post(f"/staff/campaigns/{campaign.id}/close")
+    assert f"/act/{campaign.slug}" in page and f'href="/staff/campaigns/{campaign.id}/close"' in page
+    # One click never closes: the button leads to a page that asks, and a POST without the answer asks again.
+    asked = editor_client.get(f"/staff/campaigns/{campaign.id}/close").get_data(as_text=True)
+    assert "Supporters will no longer be able to sign" in asked and 'name="confirm" value="yes"' in asked
+    unconfirmed = editor_client.post(f"/staff/campaigns/{campaign.id}/close")
+    assert unconfirmed.status_code == 303 and unconfirmed.headers["Location"].endswith(f"/{campaign.id}/close")
+    db.session.expire_all()
+    assert editor.get(campaign.id).status is CampaignStatus.LIVE  # type: ignore[union-attr]
+    editor_client.post(f"/staff/campaigns/{campaign.id}/close", data={"confirm": "yes"})
     db.session.expire_all()
     assert editor.get(campaign.id).status is CampaignStatus.CLOSED  # type: ignore[union-attr]
-    assert public.get(f"/act/{campaign.slug}").status_code == 404
+    ended = public.get(f"/act/{campaign.slug}")  # shared links keep working: the page says it has ended
+    assert ended.status_code == 200 and "This campaign has ended" in ended.get_data(as_text=True)
+    assert public.post(f"/act/{campaign.slug}", data={}).status_code in (400, 403, 404)  # no more signatures
     assert [e.action for e in _audit("campaign.publish") + _audit("campaign.close")] == ["campaign.publish",
                                                                                           "campaign.close"]
     # Closing twice is refused politely.
-    again = editor_client.post(f"/staff/campaigns/{campaign.id}/close", follow_redirects=True)
+    again = editor_client.post(f"/staff/campaigns/{campaign.id}/close", data={"confirm": "yes"},
+                               follow_redirects=True)
     assert "Only a live campaign can be closed" in again.get_data(as_text=True)
+
+
+def test_the_editor_warns_about_letters_with_no_spanish_text(editor_client: FlaskClient) -> None:
+    campaign = _create(editor_client, **{"tpl_sheriff_es-subject": "Ponga fin al 287(g)",
+                                         "tpl_sheriff_es-body": "{{ official.salutation }}:\n\nPonga fin."})
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'id="untranslated"' in page
+    assert "U.S. senators letter has no Spanish text" in html.unescape(page)
+    assert "Sheriff letter has no Spanish text" not in html.unescape(page)
+    resp = editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(
+        **{"tpl_sheriff_es-subject": "Ponga fin", "tpl_sheriff_es-body": "Hola",
+           "tpl_us_senator_es-subject": "Ponga fin", "tpl_us_senator_es-body": "Hola"}), follow_redirects=True)
+    assert 'id="untranslated"' not in resp.get_data(as_text=True)
 
 
 def test_publish_needs_a_letter_for_each_target(editor_client: FlaskClient) -> None:

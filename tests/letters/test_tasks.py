@@ -16,7 +16,7 @@ from actionkit.delivery.models import DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import confirmation, services, tasks
 from actionkit.letters.models import Action, Letter
-from tests.letters.conftest import EMAIL, JACKSON, Journey
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, Journey
 
 
 @pytest.fixture
@@ -171,6 +171,17 @@ def test_confirmation_uses_the_public_url(journey: Journey, queued: dict, app: F
     journey.complete(JACKSON)
     tasks.send_confirmation(db.session.scalar(db.select(Action.id)))
     assert "https://act.example.org/act/end-ice-detainers-ms/thanks/" in read_outbox(app)[0].get_content()
+
+
+def test_a_spanish_confirmation_names_each_office_once_in_spanish(journey: Journey, queued: dict,
+                                                                 app: Flask) -> None:
+    journey.lang = "es"
+    journey.complete(GULFPORT)  # Harrison County's sheriff has no name on file: the letter is to the office
+    tasks.send_confirmation(db.session.scalar(db.select(Action.id)))
+    body = read_outbox(app)[0].get_content()
+    listed = [line for line in body.splitlines() if line.startswith("- ")]
+    assert "- Sheriff del Condado de Harrison" in listed, listed
+    assert not [line for line in listed if "Sheriff of" in line or "County" in line], listed
 
 
 def test_a_transient_mail_failure_releases_the_claim(journey: Journey, queued: dict, app: Flask,
