@@ -6,6 +6,7 @@ import enum
 from typing import Optional
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, true
+from sqlalchemy.sql import false
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from actionkit.db import TimestampMixin, str_enum
@@ -42,6 +43,9 @@ class Campaign(TimestampMixin, db.Model):
     goal: Mapped[Optional[int]] = mapped_column(Integer)
     starts_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # Letters wait (encrypted, in the submissions inbox) until the supporter opens the link e-mailed to them;
+    # off by default. Unconfirmed signatures expire and are erased (ACTIONKIT_EMAIL_CONFIRMATION_DAYS).
+    confirm_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The organizer's toolkit: ask "may the organizers contact me" (and the phone with it); the https origins
     # allowed to frame /act/<slug>/embed; the share card image (re-encoded PNG/JPEG, loaded only when served).
     ask_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

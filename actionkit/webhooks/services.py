@@ -12,10 +12,10 @@ import random
 import secrets
 from typing import Any, Iterable
 
-from flask import current_app
 from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from actionkit import celery_app
 from actionkit.campaigns.models import Campaign
 from actionkit.db import utcnow
 from actionkit.delivery import services as delivery_services
@@ -161,17 +161,8 @@ SEND_TASK = "webhooks.send"
 
 
 def publish(ids: Iterable[int]) -> int:
-    """Queue webhooks.send for these ids (by task name); if the broker is down the sweep queues them later."""
-    celery = current_app.extensions["celery"]
-    published = 0
-    for message_id in ids:
-        try:
-            celery.send_task(SEND_TASK, args=[int(message_id)], retry=False)
-            published += 1
-        except Exception as exc:  # broker unreachable: the rows are committed; the sweep catches up
-            log.warning("webhooks: could not queue a message (%s); the sweep will", type(exc).__name__)
-            break
-    return published
+    """Queue webhooks.send for these ids (after the commit that wrote them); the sweep catches up on the rest."""
+    return celery_app.publish_many(SEND_TASK, [[int(i)] for i in ids])
 
 
 @event.listens_for(Session, "after_commit")

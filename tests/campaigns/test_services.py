@@ -45,8 +45,9 @@ def test_demo_campaign(app: Flask) -> None:
     assert campaign.text("en").title == "End ICE detainer agreements in Mississippi"
     assert campaign.text("es").title.startswith("Pongamos fin")
     assert campaign.office_types == list(OfficeType) and campaign.personalisation is Personalisation.PARAGRAPH
-    assert sorted(t.office_type for t in campaign.templates) == sorted(t.value for t in OfficeType)
-    assert all(t.lang == "en" and validate_template(t.subject, t.body) == [] for t in campaign.templates)
+    assert sorted((t.office_type, t.lang) for t in campaign.templates) == sorted(
+        (t.value, lang) for t in OfficeType for lang in ("en", "es"))  # a Spanish text of every letter to read
+    assert all(validate_template(t.subject, t.body) == [] for t in campaign.templates)
     assert "{% if agreement_287g.active %}" in campaign.template(OfficeType.SHERIFF, "es").body
     campaign.personalisation = Personalisation.LOCKED
     db.session.commit()
