@@ -24,6 +24,7 @@ from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Supporter
 from actionkit.officials.models import Division
 from actionkit.privacy.crypto import crypto
+from actionkit.stories.models import Story
 from actionkit.webhooks import clients
 from actionkit.webhooks.models import EndpointKind, MessageStatus, WebhookEndpoint, WebhookMessage
 
@@ -33,6 +34,7 @@ EVENTS = {
     "signature.recorded": "A supporter signed (the campaign, county, language and source; their fields if they consent)",
     "letter.delivered": "A letter was delivered to an official",
     "letter.failed": "A letter could not be delivered (permanently, or after every retry)",
+    "story.submitted": "A supporter shared a story (waiting for moderation; no text or name is sent)",
     "consent.withdrawn": "A supporter withdrew their consent to be contacted: stop contacting them",
     "supporter.deleted": "A supporter deleted their data: delete everything you hold about them",
 }
@@ -124,7 +126,7 @@ def _supporter_changed(session: Session, supporter: Supporter) -> None:
 @event.listens_for(Session, "after_flush")
 def _capture(session: Session, flush_context: Any) -> None:
     """Turn the flushed changes into messages in the same transaction (a no-op when no endpoint subscribes)."""
-    interesting = [o for o in session.new if isinstance(o, Action)] + \
+    interesting = [o for o in session.new if isinstance(o, (Action, Story))] + \
         [o for o in session.dirty if isinstance(o, Supporter)]
     if not interesting:
         return
@@ -134,6 +136,13 @@ def _capture(session: Session, flush_context: Any) -> None:
     for obj in interesting:
         if isinstance(obj, Action):
             _signature(session, obj)
+        elif isinstance(obj, Story):
+            _record(session, "story.submitted", {
+                "story": "story_" + crypto().lookup_hash(str(obj.id), "webhook-story-ref")[:16],
+                "campaign": session.connection().execute(select(Campaign.__table__.c.slug).where(
+                    Campaign.__table__.c.id == obj.campaign_id)).scalar(),
+                "language": obj.language, "consent": obj.consent.value if obj.consent else None,
+                "county": _county_name(session.connection(), obj.county_id)}, None)
         else:
             _supporter_changed(session, obj)
 

@@ -199,3 +199,20 @@ def test_messages_hold_no_personal_data_in_clear(journey: Journey, queued: dict,
     journey.complete(JACKSON, opt_in="y")
     raw = db.session.execute(db.text("SELECT payload FROM webhook_messages")).scalar_one()
     assert "ana.garcia@example.org" not in raw and "Ana" not in raw
+
+
+def test_a_submitted_story_is_an_event_without_its_text_or_name(app: Flask, receiver: FakeReceiver) -> None:
+    from actionkit.stories import services as stories
+    from actionkit.stories.models import Consent as StoryConsent
+    from tests.factories import make_campaign
+
+    hook(receiver, events=["story.submitted"], fields=("first_name", "email"))
+    campaign = make_campaign(slug="stories")
+    stories.submit(campaign, text="Mi historia secreta", consent=StoryConsent.ANONYMOUS, language="es",
+                   name="Rosa", email="rosa@example.org")
+    db.session.commit()
+    [message] = messages("story.submitted")
+    tasks.send(message.id)
+    data = receiver.received[-1][2]["data"]
+    assert data["campaign"] == "stories" and data["language"] == "es" and data["story"].startswith("story_")
+    assert "secreta" not in str(data) and "Rosa" not in str(data) and "rosa@" not in str(data)
