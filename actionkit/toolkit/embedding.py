@@ -88,9 +88,23 @@ def _frame_headers(resp: Response) -> Response:
     if origins:
         resp.headers["Content-Security-Policy"] = csp_for(origins)
         resp.headers.pop("X-Frame-Options", None)  # DENY would contradict it (security.py then leaves it out)
-    if requested() and resp.location:
-        resp.location = _with_embed(resp.location)
+    if requested():
+        if resp.location:
+            resp.location = _with_embed(resp.location)
+        _cross_site_cookies(resp)
     return resp
+
+
+def _cross_site_cookies(resp: Response) -> None:
+    """Cookies an embedded step sets (the letters' step-state cookie) must reach the app from a frame on another
+    site: SameSite=None; Secure; Partitioned (kept per embedding site by the browser)."""
+    cookies = resp.headers.getlist("Set-Cookie")
+    if not cookies:
+        return
+    resp.headers.remove("Set-Cookie")
+    for cookie in cookies:
+        parts = [p for p in cookie.split("; ") if p.split("=")[0].lower() not in ("samesite", "secure", "partitioned")]
+        resp.headers.add("Set-Cookie", "; ".join([*parts, "Secure", "SameSite=None", "Partitioned"]))
 
 
 def embed_field() -> Markup:

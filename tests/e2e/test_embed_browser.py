@@ -1,12 +1,16 @@
 """The embeddable action in a real browser: a partner page on an allowed https origin frames /act/<slug>/embed,
 the frame grows to its content through postMessage, and a supporter goes through the journey inside the frame
-(CSRF on: the embedded session cookie must reach the app from a cross-site frame); a page on another origin is
-refused by the browser. Both sites are served through Playwright's request routing (real https origins without
-certificates): the partner page from a string, the app's pages proxied to the live server."""
+(CSRF on: the embedded session and step cookies must reach the app from a cross-site frame); a page on another
+origin is refused by the browser. The app is served over https (a throw-away self-signed certificate) as
+act.example.org (Chromium's host resolver maps it to loopback); the partner pages come from Playwright's request
+routing."""
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import threading
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -16,25 +20,49 @@ from actionkit.campaigns import services as campaigns
 from actionkit.extensions import db
 from actionkit.letters.models import Action
 from tests.conftest import PG_URL, _config
-from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
+from werkzeug.serving import make_server
+
+from tests.e2e.live import CHROMIUM, RecordingWorker, fake_geocoding, require_chromium
 from tests.letters.conftest import GULFPORT, build_directory
 
-APP_ORIGIN = "https://act.example.org"
-PARTNER = "https://partner.example.org"
-STRANGER = "https://stranger.example.net"
+APP_HOST = "act.example.org"
+PARTNER = "https://partner.example.net"  # another site than the app (SameSite applies)
+STRANGER = "https://stranger.example.com"
 SLUG = campaigns.DEMO_SLUG
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the browser tests serve a private SQLite file")
 
 
-def partner_page(frame_src: str) -> str:
+def self_signed(directory: Path) -> tuple[str, str]:
+    """A certificate for APP_HOST, valid for a day (the browser is told to accept it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, APP_HOST)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(APP_HOST)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def partner_page(frame_src: str, app_origin: str) -> str:
     """What an organization pastes on its site: the iframe and the listener from the editor's snippet."""
     return f"""<!doctype html><html><head><title>Partner</title></head><body>
 <h1>Our campaign</h1>
 <iframe src="{frame_src}" id="actionkit-frame" title="Act" width="360" height="150" style="border:0"></iframe>
 <script>
 window.addEventListener("message", function (e) {{
-  if (e.origin !== "{APP_ORIGIN}" || !e.data || e.data.type !== "actionkit:height") return;
+  if (e.origin !== "{app_origin}" || !e.data || e.data.type !== "actionkit:height") return;
   document.getElementById("actionkit-frame").height = e.data.height;
 }});
 </script></body></html>"""
@@ -46,48 +74,52 @@ def live(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
     root = tmp_path_factory.mktemp("e2e-embed")
     database = root / "actionkit.sqlite"
     shutil.copyfile(migrated_database, database)
+    server = None
     app = create_app(_config(f"sqlite:///{database}", root / "instance", WTF_CSRF_ENABLED=True,
-                             PUBLIC_RATE_LIMIT="100/minute", PUBLIC_URL=APP_ORIGIN))
+                             PUBLIC_RATE_LIMIT="100/minute"))
     with fake_geocoding(app):
         with app.app_context():
             build_directory()
             campaign, _created = campaigns.create_demo_campaign()
             campaign.embed_origins = [PARTNER]
             db.session.commit()
-        with serving(app) as url, RecordingWorker(app):
-            yield app, url
+        server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=self_signed(root))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        origin = f"https://{APP_HOST}:{server.server_port}"
+        app.config["PUBLIC_URL"] = origin
+        try:
+            with RecordingWorker(app):
+                yield app, origin, server.server_port
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            with app.app_context():
+                db.engine.dispose()
 
 
 @pytest.fixture
 def browser_context(live: Any) -> Iterator[Any]:
-    app, url = live
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 800, "height": 900})
+    from playwright.sync_api import sync_playwright
 
-        def proxy(route: Any) -> None:
-            response = route.fetch(url=route.request.url.replace(APP_ORIGIN, url, 1), max_redirects=0)
-            location = response.headers.get("location")
-            if response.status in (302, 303) and location:
-                # Chromium does not route the request a routed redirect leads to: follow it here (GET), until
-                # the worker has recorded the signature (the thank-you page then lists the letters).
-                target = (url + location) if location.startswith("/") else location.replace(APP_ORIGIN, url, 1)
-                assert "embed=1" in target  # the journey stays embedded after the redirect
-                for _try in range(50):
-                    response = route.fetch(url=target, method="GET", max_redirects=0)
-                    if b'id="statuses"' in response.body():
-                        break
-                    time.sleep(0.2)
-            route.fulfill(response=response)
-
-        context.route(f"{APP_ORIGIN}/**", proxy)
+    _app, origin, port = live
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            f"--host-resolver-rules=MAP {APP_HOST} 127.0.0.1", "--ignore-certificate-errors",
+            # act.example.org resolves to loopback here: let a public page frame it as if it were public
+            "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,"
+            "PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults"])
+        context = browser.new_context(viewport={"width": 800, "height": 900}, ignore_https_errors=True)
         context.route(f"{PARTNER}/**", lambda route: route.fulfill(
-            content_type="text/html", body=partner_page(f"{APP_ORIGIN}/act/{SLUG}/embed?source=partner")))
+            content_type="text/html", body=partner_page(f"{origin}/act/{SLUG}/embed?source=partner", origin)))
         context.route(f"{STRANGER}/**", lambda route: route.fulfill(
-            content_type="text/html", body=partner_page(f"{APP_ORIGIN}/act/{SLUG}/embed")))
+            content_type="text/html", body=partner_page(f"{origin}/act/{SLUG}/embed", origin)))
         try:
             yield context
         finally:
             context.close()
+            browser.close()
 
 
 def _frame(page: Any) -> Any:
@@ -96,7 +128,7 @@ def _frame(page: Any) -> Any:
 
 
 def test_embed_on_an_allowed_site_grows_and_signs(live: Any, browser_context: Any) -> None:
-    app, _url = live
+    app = live[0]
     page = browser_context.new_page()
     page.goto(f"{PARTNER}/campaign")
     frame = _frame(page)

@@ -170,3 +170,20 @@ def test_embedded_session_cookie_is_cross_site_and_the_main_one_is_not(app, clie
     [main] = [c for c in app.test_client().get("/act/embed-cookie").headers.getlist("Set-Cookie")
               if c.startswith("session")]
     assert main.startswith("session=") and "SameSite=None" not in main and "Partitioned" not in main
+
+
+def test_embedded_steps_set_their_cookies_cross_site(app, client, monkeypatch):
+    """The letters' step cookie (Post/Redirect/Get) must come back from a frame on another site."""
+    from flask import make_response
+
+    from actionkit.toolkit import embedding
+
+    with app.test_request_context("/act/x/letters?embed=1"):
+        resp = make_response("ok")
+        resp.set_cookie("actionkit_step", "sealed", httponly=True, samesite="Lax", path="/act/x")
+        embedding._cross_site_cookies(resp)
+        [cookie] = resp.headers.getlist("Set-Cookie")
+        assert "SameSite=None" in cookie and "Secure" in cookie and "Partitioned" in cookie
+        assert "HttpOnly" in cookie and "SameSite=Lax" not in cookie
+    with app.test_request_context("/act/x/letters"):
+        assert embedding.requested() is False
