@@ -58,6 +58,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         CELERY={},
         MAIL={},
         DELIVERY={},
+        WEBHOOKS={},
         GEOCODER={},
         SOURCES=dict(DEFAULT_SOURCES),
         HTTP_TIMEOUT=30,
@@ -233,6 +234,26 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if visibility is not None and float(celery.get("task_time_limit") or 0) >= float(visibility):
         raise ConfigError("ACTIONKIT_CELERY__task_time_limit must be below the broker visibility_timeout")
     cfg["DELIVERY"] = delivery
+
+    # Webhooks and the Action Network sync (actionkit/webhooks): short timeouts, retries with backoff, dead letter.
+    webhooks: dict[str, Any] = {
+        "connect_timeout": 3.0,
+        "read_timeout": 5.0,
+        "max_attempts": 8,
+        "deadline_hours": 48,
+        "backoff_base_seconds": 30,
+        "backoff_cap_seconds": 3600,
+        "lease_seconds": 60,
+        "allow_private_hosts": [],  # tests and the demo's stand-in only: hosts let past the SSRF check
+    }
+    webhooks.update({k.lower(): v for k, v in (cfg.get("WEBHOOKS") or {}).items()})
+    for key in ("connect_timeout", "read_timeout", "max_attempts", "deadline_hours", "backoff_base_seconds",
+                "backoff_cap_seconds", "lease_seconds"):
+        if not isinstance(webhooks[key], (int, float)) or webhooks[key] < 0:
+            raise ConfigError(f"ACTIONKIT_WEBHOOKS__{key} must be a number >= 0, not {webhooks[key]!r}")
+    if not isinstance(webhooks["allow_private_hosts"], list):
+        raise ConfigError("ACTIONKIT_WEBHOOKS__allow_private_hosts must be a JSON list of host names")
+    cfg["WEBHOOKS"] = webhooks
 
     # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
     # each Congress and map year, so responses are matched by suffix and a renamed layer degrades to the
