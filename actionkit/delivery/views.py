@@ -14,6 +14,7 @@ from wtforms import SelectField, SubmitField
 from actionkit.delivery import print_batch, services
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
 from actionkit.extensions import db
+from actionkit.paging import page_arg
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
 from actionkit.staff.services import audit
@@ -33,7 +34,7 @@ class RetryAllForm(FlaskForm):
 @bp.get("/")
 @role_required(Role.EDITOR)
 def index() -> str:
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     shown = request.args.get("status")
     statuses = [DeliveryStatus(shown)] if shown in {s.value for s in services.RETRYABLE} else list(services.RETRYABLE)
     failures = services.list_failures(limit=PER_PAGE, offset=(max(page, 1) - 1) * PER_PAGE, statuses=statuses)
