@@ -40,10 +40,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from actionkit import i18n, security
+    from actionkit import bodylimits, i18n, security
 
     i18n.init_app(app)
     security.init_app(app)
+    bodylimits.init_app(app)
 
     from actionkit.celery_app import celery_init_app
 

@@ -70,6 +70,12 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
         SUBMISSION_REQUEUE_SECONDS=300,  # an unrecorded signature untouched this long is queued again
+        # Request bodies: larger ones get 413 before they are read (see actionkit/bodylimits.py).
+        PUBLIC_MAX_REQUEST_BYTES=256 * 1024,  # six edited letters of 10,000 characters fit with room to spare
+        PUBLIC_MAX_FIELD_BYTES=64 * 1024,  # any one field of a multipart form on a public page
+        STAFF_MAX_REQUEST_BYTES=2 * 1024 * 1024,  # the campaign editor: ten templates of 20,000 characters
+        STAFF_MAX_FIELD_BYTES=256 * 1024,
+        UPLOAD_MAX_REQUEST_BYTES=2 * 1024 * 1024 + 64 * 1024,  # the officials CSV (2 MB) and the form around it
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
         STAFF_SESSION_HOURS=12,

@@ -95,6 +95,21 @@ def _too_many(exc: Exception) -> tuple[str, int]:
     return _problem(429, _("Too many tries"), _("Please wait a minute and try again."))
 
 
+def _open_campaign_of_request() -> Campaign | None:
+    """The open campaign the refused request was for (error pages link back to it and keep the language
+    switch), or None."""
+    slug = (request.view_args or {}).get("slug")
+    campaign = campaigns.by_slug(slug) if isinstance(slug, str) else None
+    return campaign if campaign is not None and campaigns.is_open(campaign) else None
+
+
+@bp.errorhandler(413)
+def _too_large(exc: Exception) -> tuple[str, int]:
+    return _problem(413, _("Too much was sent"),
+                    _("What you sent is larger than this form accepts, so none of it was read. Please go back, "
+                      "shorten what you typed and try again."), _open_campaign_of_request())
+
+
 @bp.errorhandler(CSRFError)
 def _csrf(exc: CSRFError) -> tuple[str, int]:
     return _problem(400, _("Your session has expired"),
@@ -183,7 +198,9 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
         bodies = {d.target.office.id: d.body for d in drafts}
     else:
         included = {int(v) for v in request.form.getlist("include") if v.isdigit()}
-        bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body) for d in drafts}
+        # A letter longer than the limit is shown cut to it (with its error), never echoed in full.
+        bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body)[
+            :services.MAX_EDITED_BODY_CHARS] for d in drafts}
     form.state.data = _sealed(campaign, signer, plan, [d.target.office.id for d in drafts if not d.error])
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
                  included=included, bodies=bodies, errors=errors or {},

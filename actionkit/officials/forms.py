@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import Field, Form, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
+from actionkit.bodylimits import BoundedForm
 from actionkit.officials import validation
 from actionkit.officials.models import OfficeType
 from actionkit.officials.services import STATE_NAMES
@@ -31,6 +32,8 @@ class Checked:
 
     def __init__(self, field: str) -> None:
         self.field = field
+        self.max = validation.MAX_LENGTHS[field]  # BoundedForm never echoes more than this, and then says:
+        self.message = "This value is too long (%(length)d characters; at most %(max)d)."
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         try:
@@ -39,7 +42,7 @@ class Checked:
             raise ValidationError(f"This value {exc}.") from None
 
 
-class OfficeForm(FlaskForm):
+class OfficeForm(BoundedForm):
     email = StringField("Email", validators=[Optional(), Checked("email")])
     phone = StringField("Phone", validators=[Optional(), Checked("phone")])
     fax = StringField("Fax", validators=[Optional(), Checked("fax")])
