@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
@@ -23,7 +24,7 @@ from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.forms import STATE_MAX_CHARS, ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
@@ -91,8 +92,23 @@ def _not_found(exc: Exception) -> tuple[str, int]:
 
 
 @bp.errorhandler(429)
-def _too_many(exc: Exception) -> tuple[str, int]:
-    return _problem(429, _("Too many tries"), _("Please wait a minute and try again."))
+def _too_many(exc: Exception) -> Any:
+    """Rate limited: say when to try again, keep the language switch, and keep what was typed (the form's fields
+    come back as hidden inputs that "Try again" re-sends)."""
+    choose_request_language()  # the limit is checked before the blueprint's hooks; a language button still works
+    seconds = guards.retry_after_seconds()
+    minutes = max(1, (seconds + 30) // 60)
+    wait = (_("Please wait a minute, then try again.") if minutes <= 1 else
+            ngettext("Please wait %(num)d minute, then try again.", "Please wait %(num)d minutes, then try again.",
+                     minutes))
+    retry = None
+    if request.method == "POST":
+        retry = [(name, value) for name, value in request.form.items(multi=True)
+                 if name != "set_lang" and len(value) <= STATE_MAX_CHARS]
+        retry = [(n, lang() if n == "lang" else v) for n, v in retry]
+    body, status = _page("letters/too_many.html", 429, campaign=_open_campaign_of_request(), wait=wait,
+                         retry_fields=retry)
+    return body, status, {"Retry-After": str(seconds)}
 
 
 def _open_campaign_of_request() -> Campaign | None:
