@@ -454,6 +454,7 @@ def _action_breakdowns(scope: _Scope, rows: list[tuple[Any, ...]]) -> tuple[dict
     ret = {k[1]: c for k, c in cells.items() if k[0] == "returning"}
     langs = {k[1]: c for k, c in cells.items() if k[0] == "language"}
     non_english = {k[1]: c for k, c in cells.items() if k[0] == "non_english"}
+    _settle_one(total, sa.select().select_from(Action).where(*_action_facts(scope)))  # across campaigns
     _settle(ret, [Action.is_returning], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
     _settle(langs, [Action.language], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
     _settle(non_english, [Action.language != "en"],
