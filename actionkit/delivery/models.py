@@ -51,6 +51,9 @@ class Delivery(TimestampMixin, db.Model):
     lease_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[Optional[str]] = mapped_column(Text)  # classified reason, never personal data
     provider_ref: Mapped[Optional[str]] = mapped_column(String(255))  # Message-ID, batch id, CWC id
+    # One line per channel the chain skipped or left ("email: no address", "cwc failed: ..."), oldest first;
+    # staff read it in the monitor. No personal data.
+    channel_notes: Mapped[Optional[str]] = mapped_column(Text)
     sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     final_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     # When the sweeper last published a task for the row (cleared by the claim): stops it re-publishing a

@@ -1,0 +1,36 @@
+"""Reach: the channel chain's notes per delivery, and a source's confidence and notes per office
+
+Revision ID: b7c1d2e3f4a5
+Revises: 365634025289
+Create Date: 2026-12-03 15:40:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'b7c1d2e3f4a5'
+down_revision = '365634025289'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('channel_notes', sa.Text(), nullable=True))
+
+    with op.batch_alter_table('offices', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('data_confidence', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('data_notes', sa.Text(), nullable=True))
+
+
+def downgrade():
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): copying `offices` in batch mode would trip the foreign keys
+    # that letters, officials and print batches hold on it.
+    with op.batch_alter_table('offices', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('data_notes')
+        batch_op.drop_column('data_confidence')
+
+    with op.batch_alter_table('deliveries', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('channel_notes')
