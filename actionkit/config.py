@@ -1,6 +1,8 @@
 """Configuration: defaults for the embedded mode, overridden only by ACTIONKIT_* environment variables."""
 from __future__ import annotations
 
+import re
+
 import secrets
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         CELERY={},
         MAIL={},
         DELIVERY={},
+        CWC={},
         GEOCODER={},
         SOURCES=dict(DEFAULT_SOURCES),
         HTTP_TIMEOUT=30,
@@ -210,6 +213,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if visibility is not None and float(celery.get("task_time_limit") or 0) >= float(visibility):
         raise ConfigError("ACTIONKIT_CELERY__task_time_limit must be below the broker visibility_timeout")
     cfg["DELIVERY"] = delivery
+    cfg["CWC"] = _cwc(cfg.get("CWC") or {})
 
     # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
     # each Congress and map year, so responses are matched by suffix and a renamed layer degrades to the
@@ -242,3 +246,55 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
     if cfg["EMBEDDED"]:
         instance.mkdir(parents=True, exist_ok=True)
+
+
+CWC_PHONE = re.compile(r"^\d{3}-\d{3}-\d{4}$")
+CWC_AGENT_KEYS = ("delivery_agent", "delivery_agent_ack_email", "delivery_agent_contact_name",
+                  "delivery_agent_contact_email", "delivery_agent_contact_phone")
+
+
+def _cwc(given: dict[str, Any]) -> dict[str, Any]:
+    """Congress's Communicating with Congress service: off until a chamber's URL and key are set; every value
+    the public facts leave uncertain (Senate codes, windows, rates) is configuration, not code."""
+    cwc: dict[str, Any] = {
+        "house_url": None,  # https://cwc.house.gov in production; the House gives a test base on approval
+        "api_key": None,
+        "senate_url": None,  # the Senate's message endpoint base (test or production)
+        "senate_api_key": None,
+        **{key: None for key in CWC_AGENT_KEYS},  # DeliveryAgent must match the API key's owner
+        "organization": None, "organization_contact_name": None, "organization_contact_email": None,
+        "organization_contact_phone": None, "organization_about": None,
+        "topics": "Immigration",  # LibraryOfCongressTopic values, separated by ";" (a campaign may override)
+        "response_requested": True,
+        "timeout": 15.0,
+        "offices_refresh_hours": 24,  # active-office lists are cached this long (never fetched per message)
+        "house_maintenance": "Mon-Sun 00:00-06:00",  # US Eastern
+        "senate_maintenance": "Sun 00:00-06:00;Wed 05:00-07:00",
+        "senate_messages_per_second": 5,
+        "label_house": "the House's Communicating with Congress system",
+        "label_senate": "the Senate's Communicating with Congress system",
+    }
+    cwc.update({k.lower(): v for k, v in given.items()})
+    for key, value in list(cwc.items()):
+        if isinstance(value, str):
+            cwc[key] = value.strip() or None
+    for chamber, url, key in (("House", "house_url", "api_key"), ("Senate", "senate_url", "senate_api_key")):
+        if cwc[url] and not cwc[key]:
+            raise ConfigError(f"ACTIONKIT_CWC__{key} is required when ACTIONKIT_CWC__{url} is set ({chamber})")
+        if cwc[url] and not str(cwc[url]).startswith(("https://", "http://")):
+            raise ConfigError(f"ACTIONKIT_CWC__{url} must be an http(s) URL, not {cwc[url]!r}")
+    if cwc["house_url"] or cwc["senate_url"]:
+        missing = [k for k in CWC_AGENT_KEYS if not cwc[k]]
+        if missing:
+            raise ConfigError("CWC needs the delivery agent's details: set "
+                              + ", ".join(f"ACTIONKIT_CWC__{k}" for k in missing))
+        if not CWC_PHONE.match(str(cwc["delivery_agent_contact_phone"])):
+            raise ConfigError("ACTIONKIT_CWC__delivery_agent_contact_phone must look like 601-555-0100")
+    if isinstance(cwc["response_requested"], str):
+        cwc["response_requested"] = cwc["response_requested"].lower() in ("1", "true", "yes", "y")
+    for key in ("timeout", "offices_refresh_hours", "senate_messages_per_second"):
+        try:
+            cwc[key] = float(cwc[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"ACTIONKIT_CWC__{key} must be a number, not {cwc[key]!r}") from None
+    return cwc

@@ -1,10 +1,13 @@
 """`flask delivery ...`: status, retry, sweep and print batches; each safe to re-run, one summary line at the end."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
 import click
+import requests
+from flask import current_app
 
 from actionkit.delivery import services, tasks  # tasks: registers delivery.send/sweep in every process
 from actionkit.delivery.models import Channel, DeliveryStatus
@@ -87,3 +90,46 @@ def print_batch_command(office_ids: tuple[int, ...], all_pending: bool, output: 
         click.echo(f"{r.path}: {r.letters} letters to {r.office_title}, batch {r.batch_id}{extra}")
     letters = sum(r.letters for r in results)
     click.echo(f"{len(results)} batches, {letters} letters written to {print_batch.output_dir(output)}")
+
+
+@delivery_cli.command("cwc-validate")
+@click.option("--office", "codes", multiple=True, help="Only this office code, e.g. HMS02 (repeatable).")
+def cwc_validate_command(codes: tuple[str, ...]) -> None:
+    """Post one sample message per active CWC office of the loaded states to the validate endpoint.
+
+    Exits 0 only when every office accepts it. Nothing is delivered and no real person's data is sent.
+    """
+    from actionkit.delivery.channels import cwc
+
+    cfg = current_app.config["CWC"]
+    chambers = [c for c in (cwc.HOUSE, cwc.SENATE) if cfg.get(f"{c}_url")]
+    if not chambers:
+        raise click.ClickException("CWC is not configured: set ACTIONKIT_CWC__house_url and ACTIONKIT_CWC__api_key")
+    states = services.congress_states()
+    wanted = {c.strip().upper() for c in codes}
+    results: list[tuple[str, bool]] = []
+    for chamber in chambers:
+        client = cwc.CwcClient(cfg, chamber)
+        try:
+            active = client.offices()
+        except (requests.RequestException, ValueError) as exc:
+            raise click.ClickException(f"{chamber.title()} CWC office list unavailable ({type(exc).__name__})") from exc
+        chosen = [c for c in cwc.codes_for_states(active, states) if not wanted or c in wanted]
+        unknown = sorted(c for c in wanted if c[:1] == chamber[0].upper() and c not in active)
+        for code in unknown:
+            click.echo(f"{code}: FAILED not an active {chamber.title()} office")
+            results.append((code, False))
+        for n, code in enumerate(chosen):
+            sample, _ = cwc.sample_letter(code, code[1:3], delivery=-(n + 1))
+            try:
+                xml = cwc.build_xml(sample, cfg, chamber=chamber, office_code=code)
+            except cwc.Undeliverable as exc:
+                raise click.ClickException(str(exc)) from exc
+            outcome = client.post(xml, ref=code, validate=True)
+            ok = outcome.result is cwc.Result.SENT
+            click.echo(f"{code}: ok" if ok else f"{code}: FAILED {outcome.reason}")
+            results.append((code, ok))
+    failed = sum(1 for _, ok in results if not ok)
+    click.echo(f"{len(results)} offices validated: {len(results) - failed} ok, {failed} failed")
+    if failed or not results:
+        sys.exit(1)

@@ -20,6 +20,7 @@ SELECT, commit; then one joined SELECT of what the message needs, the send, and 
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -35,11 +36,12 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from actionkit.db import utcnow
 from actionkit.delivery import channels
+from actionkit.delivery.channels import cwc
 from actionkit.delivery.channels import Outcome, Outgoing, Result
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Supporter
-from actionkit.officials.models import Office
+from actionkit.officials.models import Division, Office, OfficeType
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +156,23 @@ def _discard_unpublished(session: Session, transaction: Any) -> None:
 
 # ----------------------------------------------------------------------------------------- creating deliveries
 
+def chain_for(office: Office) -> channels.Chain:
+    """The office's ordered channel chain under the app's configuration."""
+    return channels.chain_for(office, current_app.config)
+
+
 def channel_for(office: Office) -> Channel:
-    """The channel for an office: email when it has an address, else a print batch."""
-    return channels.channel_for(office)
+    """The first channel of the office's chain (email when it has an address, else print, unless CWC...)."""
+    return chain_for(office).first.channel
 
 
 def delivery_values(office: Office) -> dict[str, Any]:
-    """Channel, destination and status of a new outbox row for a letter to this office (for a bulk INSERT)."""
-    channel = channel_for(office)
-    destination = (office.email or "").strip().lower() if channel is Channel.EMAIL else None
-    return {"channel": channel, "destination": destination, "status": DeliveryStatus.PENDING}
+    """Channel, destination, status and the chain's notes of a new outbox row for a letter to this office (for a
+    bulk INSERT): the first channel of its chain; the channels skipped before it are noted for staff."""
+    chain = chain_for(office)
+    first = chain.first
+    return {"channel": first.channel, "destination": first.destination, "status": DeliveryStatus.PENDING,
+            "channel_notes": "\n".join(chain.skipped_before(first.channel)) or None}
 
 
 def new_delivery(letter: Letter) -> Delivery:
@@ -273,9 +282,27 @@ def claim(delivery_id: int, now: Optional[dt.datetime] = None) -> Optional[Claim
     return held
 
 
+def _with_constituent(delivery: Outgoing) -> Outgoing:
+    """The Outgoing with what CWC needs besides the letter: campaign, office type and the constituent."""
+    row = db.session.execute(
+        select(Letter.office_type, Action.campaign_id, Action.street, Action.city, Action.zip, Action.state,
+               Action.phone, Supporter.first_name, Supporter.last_name)
+        .select_from(Delivery).join(Letter, Letter.id == Delivery.letter_id)
+        .join(Action, Action.id == Letter.action_id).join(Supporter, Supporter.id == Action.supporter_id)
+        .where(Delivery.id == delivery.id)).one()
+    chamber = channels.chamber_of(row.office_type) or "house"
+    who = channels.Constituent(
+        prefix=cwc.prefix_for(None, chamber), first_name=row.first_name or "", last_name=row.last_name or "",
+        street=row.street, city=row.city, state=(row.state or "").upper(), zip=row.zip,
+        email=delivery.supporter_email, phone=row.phone)
+    return dataclasses.replace(delivery, campaign_id=row.campaign_id, office_type=row.office_type, constituent=who)
+
+
 def attempt(held: Claim, now: Optional[dt.datetime] = None) -> DeliveryStatus:
     """Send a claimed delivery through its channel and record the classified outcome."""
     delivery = _load(held.id)
+    if held.channel is Channel.CWC and not delivery.withdrawn:
+        delivery = _with_constituent(delivery)
     try:
         outcome = channels.for_delivery(delivery, current_app.config).send(delivery)
     except Exception as exc:  # a bug or an unexpected library error: retry later, and tell the operator
@@ -289,12 +316,23 @@ def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.date
     now = now or utcnow()
     cfg = _config()
     delivery_id, attempts, channel = delivery.id, delivery.attempts, delivery.channel.value
+    fallback: Optional[channels.Hop] = None
     if outcome.result is Result.SENT:
         status = DeliveryStatus.SENT
         values: dict[str, Any] = dict(provider_ref=outcome.provider_ref, sent_at=now, final_at=now, last_error=None)
     elif outcome.result is Result.PERMANENT:
-        status = DeliveryStatus.FAILED
-        values = dict(last_error=outcome.reason, final_at=now)
+        fallback, notes = _next_channel(delivery_id, delivery.channel, outcome.reason or "")
+        if fallback is not None:  # the next channel of the office's chain starts afresh
+            status = DeliveryStatus.PENDING
+            values = dict(channel=fallback.channel, destination=fallback.destination, attempts=0, next_attempt_at=now,
+                          first_attempt_at=None, last_error=outcome.reason, channel_notes=notes)
+        else:
+            status = DeliveryStatus.FAILED
+            values = dict(last_error=outcome.reason, final_at=now)
+    elif outcome.retry_at is not None:  # a deferral (maintenance window): not an attempt
+        status = DeliveryStatus.PENDING
+        values = dict(last_error=outcome.reason, next_attempt_at=outcome.retry_at, attempts=_t.c.attempts - 1,
+                      first_attempt_at=None if attempts == 1 else _t.c.first_attempt_at)
     else:
         deadline = (_aware(delivery.first_attempt_at) or now) + dt.timedelta(hours=float(cfg["deadline_hours"]))
         if attempts >= int(cfg["max_attempts"]) or now >= deadline:
@@ -309,10 +347,32 @@ def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.date
         return DeliveryStatus.SENDING
     if status is DeliveryStatus.SENT:
         log.info("delivery %s sent via %s (attempt %s)", delivery_id, channel, attempts)
+    elif fallback is not None:
+        log.warning("delivery %s failed via %s (%s); moved to %s", delivery_id, channel, outcome.reason,
+                    fallback.channel.value)
+        if fallback.channel in channels.QUEUED_CHANNELS:
+            enqueue_on_commit([delivery_id])
     else:
         log.warning("delivery %s %s via %s (attempt %s): %s", delivery_id, status.value, channel, attempts,
                     outcome.reason)
     return status
+
+
+def _next_channel(delivery_id: int, failed: Channel, reason: str) -> tuple[Optional[channels.Hop], str]:
+    """The channel after `failed` in the office's chain, and the delivery's notes with this move added."""
+    row = db.session.execute(
+        select(Letter.office_id, Delivery.channel_notes, Supporter.deleted_at)
+        .join(Delivery, Delivery.letter_id == Letter.id).join(Action, Action.id == Letter.action_id)
+        .join(Supporter, Supporter.id == Action.supporter_id).where(Delivery.id == delivery_id)).one()
+    chain = chain_for(db.session.get(Office, row.office_id))
+    # A withdrawn letter (the supporter deleted their data) goes nowhere else.
+    hop = chain.after(failed) if row.deleted_at is None else None
+    notes = [n for n in (row.channel_notes or "").splitlines() if n]
+    notes.append(f"{failed.value}: failed: {reason}"[:300])
+    if hop is not None:
+        notes += chain.skipped_before(hop.channel, since=failed)
+        notes.append(f"moved to {hop.channel.value}")
+    return hop, "\n".join(notes)
 
 
 def _fenced_update(delivery_id: int, claimed_attempts: int, now: dt.datetime, /, **values: Any) -> bool:
@@ -496,6 +556,21 @@ def list_failures(limit: int = 50, offset: int = 0,
             .options(joinedload(Delivery.letter))
             .order_by(func.coalesce(Delivery.final_at, Delivery.updated_at).desc(), Delivery.id.desc())
             .limit(limit).offset(offset))
+    return list(db.session.execute(stmt).scalars())
+
+
+def congress_states() -> list[str]:
+    """The states whose members of Congress are loaded (lower-case postal codes)."""
+    return list(db.session.scalars(
+        select(Division.state).join(Office, Office.division_id == Division.id)
+        .where(Office.type.in_([OfficeType.US_REPRESENTATIVE, OfficeType.US_SENATOR]))
+        .distinct().order_by(Division.state)))
+
+
+def list_rerouted(limit: int = 50) -> list[Delivery]:
+    """Deliveries that skipped or left a channel of their office's chain, newest first (notes say why)."""
+    stmt = (select(Delivery).where(Delivery.channel_notes.is_not(None)).options(joinedload(Delivery.letter))
+            .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(limit))
     return list(db.session.execute(stmt).scalars())
 
 

@@ -42,7 +42,7 @@ def index() -> str:
     return render_template("delivery/index.html", counts=counts, statuses=list(DeliveryStatus),
                            channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
                            retry_form=RetryAllForm(), print_queue=services.print_queue(),
-                           batches=recent, page_title="Deliveries")
+                           batches=recent, rerouted=services.list_rerouted(), page_title="Deliveries")
 
 
 @bp.post("/<int:delivery_id>/retry")

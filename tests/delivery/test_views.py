@@ -139,3 +139,17 @@ def test_viewers_do_not_see_deliveries(app: Flask, outbox: dict[str, list[Delive
     assert client.get("/staff/deliveries/").status_code == 403
     assert client.post(f"/staff/deliveries/{outbox['failed'][0].id}/retry").status_code == 403
     assert _status(outbox["failed"][0].id).status is DeliveryStatus.FAILED
+
+
+def test_monitor_shows_which_channel_each_rerouted_letter_took_and_why(editor_client: FlaskClient,
+                                                                     outbox: dict[str, list[Delivery]]) -> None:
+    moved = outbox["print"][0]
+    moved.channel_notes = "email: failed: smtp 550 mailbox unavailable\nmoved to print"
+    skipped = outbox["print"][1]
+    skipped.channel_notes = "email: the office has no email address"
+    db.session.commit()
+    page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
+    table = page[page.index('id="channel-changes"'):page.index('id="print"')]
+    assert f"#{moved.id}" in table and "email: failed: smtp 550 mailbox unavailable" in table
+    assert "moved to print" in table and "email: the office has no email address" in table
+    assert "Secret" not in table and "Printed" not in table
