@@ -248,6 +248,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
 
 
+_DAY = "(?:mon|tue|wed|thu|fri|sat|sun)"
+CWC_WINDOW = re.compile(rf"{_DAY}(?:-{_DAY})?\s+\d\d:\d\d-\d\d:\d\d", re.I)
 CWC_PHONE = re.compile(r"^\d{3}-\d{3}-\d{4}$")
 CWC_AGENT_KEYS = ("delivery_agent", "delivery_agent_ack_email", "delivery_agent_contact_name",
                   "delivery_agent_contact_email", "delivery_agent_contact_phone")
@@ -262,17 +264,14 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
         "senate_url": None,  # the Senate's message endpoint base (test or production)
         "senate_api_key": None,
         **{key: None for key in CWC_AGENT_KEYS},  # DeliveryAgent must match the API key's owner
+        "organization_statement": None,
         "organization": None, "organization_contact_name": None, "organization_contact_email": None,
         "organization_contact_phone": None, "organization_about": None,
         "topics": "Immigration",  # LibraryOfCongressTopic values, separated by ";" (a campaign may override)
         "response_requested": True,
         "timeout": 15.0,
-        "offices_refresh_hours": 24,  # active-office lists are cached this long (never fetched per message)
         "house_maintenance": "Mon-Sun 00:00-06:00",  # US Eastern
         "senate_maintenance": "Sun 00:00-06:00;Wed 05:00-07:00",
-        "senate_messages_per_second": 5,
-        "label_house": "the House's Communicating with Congress system",
-        "label_senate": "the Senate's Communicating with Congress system",
     }
     cwc.update({k.lower(): v for k, v in given.items()})
     for key, value in list(cwc.items()):
@@ -290,9 +289,14 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
                               + ", ".join(f"ACTIONKIT_CWC__{k}" for k in missing))
         if not CWC_PHONE.match(str(cwc["delivery_agent_contact_phone"])):
             raise ConfigError("ACTIONKIT_CWC__delivery_agent_contact_phone must look like 601-555-0100")
+    for key in ("house_maintenance", "senate_maintenance"):
+        for part in str(cwc[key] or "").split(";"):
+            if part.strip() and not CWC_WINDOW.fullmatch(part.strip()):
+                raise ConfigError(f"ACTIONKIT_CWC__{key}: {part.strip()!r} is not like 'Sun 00:00-06:00' or "
+                                  "'Mon-Sun 00:00-06:00' (US Eastern)")
     if isinstance(cwc["response_requested"], str):
         cwc["response_requested"] = cwc["response_requested"].lower() in ("1", "true", "yes", "y")
-    for key in ("timeout", "offices_refresh_hours", "senate_messages_per_second"):
+    for key in ("timeout",):
         try:
             cwc[key] = float(cwc[key])
         except (TypeError, ValueError):

@@ -10,13 +10,15 @@ from typing import Iterator
 import pytest
 from flask import Flask
 
-from actionkit.db import utcnow
+from actionkit import create_app
+from actionkit.config import ConfigError
 from actionkit.delivery import services
 from actionkit.delivery.channels import Channel, Constituent, Outgoing, Result, chain_for, cwc
 from actionkit.delivery.fake_cwc import FakeCwc, validate
 from actionkit.delivery.models import Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.officials.models import OfficeType
+from tests.conftest import _config
 from tests.factories import make_action, make_campaign, make_office, make_supporter
 
 AGENT = {"delivery_agent": "actionkit test", "delivery_agent_ack_email": "ack@example.org",
@@ -210,3 +212,15 @@ def test_cwc_validate_command(app, house):
     house.agent = "someone else"
     result = runner.invoke(args=["delivery", "cwc-validate", "--office", "HMS01"])
     assert result.exit_code == 1 and "does not match the owner of the API key" in result.output
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"house_url": "https://cwc.example"}, "ACTIONKIT_CWC__api_key is required"),
+    ({"house_url": "https://cwc.example", "api_key": "k"}, "ACTIONKIT_CWC__delivery_agent,"),
+    ({"house_url": "https://cwc.example", "api_key": "k", **AGENT, "delivery_agent_contact_phone": "6015550100"},
+     "like 601-555-0100"),
+    ({"house_maintenance": "nightly"}, "'nightly' is not like"),
+])
+def test_bad_cwc_settings_stop_start_up_with_a_clear_message(tmp_path, given, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        create_app(_config("sqlite://", tmp_path, CWC=given))
