@@ -1,6 +1,7 @@
 """`flask delivery ...`: status, retry, sweep and print batches; each safe to re-run, one summary line at the end."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -8,7 +9,9 @@ from typing import Optional
 import click
 import requests
 from flask import current_app
+from sqlalchemy import select
 
+from actionkit.campaigns.models import Campaign
 from actionkit.delivery import services, tasks  # tasks: registers delivery.send/sweep in every process
 from actionkit.delivery.models import Channel, DeliveryStatus
 from actionkit.extensions import db
@@ -133,3 +136,33 @@ def cwc_validate_command(codes: tuple[str, ...]) -> None:
     click.echo(f"{len(results)} offices validated: {len(results) - failed} ok, {failed} failed")
     if failed or not results:
         sys.exit(1)
+
+
+@delivery_cli.command("reach")
+@click.option("--campaign", "slug", help="Only the office types and state this campaign targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def reach_command(slug: Optional[str], as_json: bool) -> None:
+    """For every targeted office type: which channel reaches each office, and the offices none reaches."""
+    report = _reach_report(slug)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+        return
+    for office_type, row in report.by_type().items():
+        channels = ", ".join(f"{name} {count}" for name, count in sorted(row["by_channel"].items()))
+        click.echo(f"{office_type}: {row['offices']} offices, {row['reachable']} reachable, "
+                   f"{row['unreachable']} only by hand ({channels})")
+    if report.unreachable:
+        click.echo("Unreachable except by hand delivery (to do):")
+        for office in report.unreachable:
+            click.echo(f"  #{office.office_id} {office.title}: " + "; ".join(office.missing))
+    click.echo(f"{len(report.offices)} offices: {len(report.offices) - len(report.unreachable)} reachable, "
+               f"{len(report.unreachable)} unreachable")
+
+
+def _reach_report(slug: Optional[str]) -> services.ReachReport:
+    if not slug:
+        return services.reach()
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        raise click.ClickException(f"no campaign with the slug {slug!r}")
+    return services.reach(campaign.office_types, campaign.state, campaign=campaign.slug)

@@ -629,3 +629,71 @@ def release_print_batch(claimed: list[tuple[int, int]], now: Optional[dt.datetim
     for delivery_id, attempts in claimed:
         _fenced_update(delivery_id, attempts, now, status=DeliveryStatus.PENDING, lease_expires_at=None,
                        last_error="print batch could not be written")
+
+
+# ------------------------------------------------------------------------------------------------------- reach
+
+@dataclass(frozen=True)
+class OfficeReach:
+    """How one office's letters travel: the first channel of its chain, or what is missing to reach it."""
+
+    office_id: int
+    title: str
+    type: str
+    state: str
+    holder: Optional[str]
+    channel: str  # the first channel of its chain ("print" = only by hand)
+    chain: list[str]
+    reachable: bool  # some channel other than hand delivery reaches it
+    missing: list[str]  # why each channel before the first usable one was skipped
+    confidence: Optional[str]
+
+
+@dataclass
+class ReachReport:
+    """For every targeted office type: how many offices each channel reaches, and which none does."""
+
+    campaign: Optional[str]
+    offices: list[OfficeReach]
+
+    def by_type(self) -> dict[str, dict[str, Any]]:
+        summary: dict[str, dict[str, Any]] = {}
+        for o in self.offices:
+            row = summary.setdefault(o.type, {"offices": 0, "reachable": 0, "unreachable": 0, "by_channel": {}})
+            row["offices"] += 1
+            row["reachable" if o.reachable else "unreachable"] += 1
+            row["by_channel"][o.channel] = row["by_channel"].get(o.channel, 0) + 1
+        return summary
+
+    @property
+    def unreachable(self) -> list[OfficeReach]:
+        return [o for o in self.offices if not o.reachable]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "types": self.by_type(),
+                "offices": [dataclasses.asdict(o) for o in self.offices]}
+
+
+def reach(office_types: Optional[Iterable[OfficeType]] = None, state: Optional[str] = None,
+          campaign: Optional[str] = None) -> ReachReport:
+    """Every office of these types (all types by default; one state or all) with its channel chain."""
+    stmt = (select(Office).join(Division, Division.id == Office.division_id)
+            .options(joinedload(Office.division), joinedload(Office.officials))
+            .order_by(Office.type, Division.state, Office.title))
+    if office_types is not None:
+        stmt = stmt.where(Office.type.in_(list(office_types)))
+    if state:
+        stmt = stmt.where(Division.state == state.lower())
+    rows = []
+    for office in db.session.scalars(stmt).unique():
+        chain = chain_for(office)
+        holder = office.holder
+        missing = chain.skipped_before(chain.first.channel) if chain.reachable else chain.reasons
+        if holder is None:
+            missing = [*missing, "no holder's name (letters open with the office's title)"]
+        rows.append(OfficeReach(
+            office_id=office.id, title=office.title, type=office.type.value, state=office.division.state,
+            holder=holder.name if holder else None, channel=chain.first.channel.value,
+            chain=[h.channel.value for h in chain.hops], reachable=chain.reachable, missing=missing,
+            confidence=office.data_confidence))
+    return ReachReport(campaign, rows)

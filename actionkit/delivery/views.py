@@ -45,6 +45,13 @@ def index() -> str:
                            batches=recent, rerouted=services.list_rerouted(), page_title="Deliveries")
 
 
+@bp.get("/reach")
+@role_required(Role.EDITOR)
+def reach() -> str:
+    """Per office type, which channel reaches each office; the offices none reaches, with what is missing."""
+    return render_template("delivery/reach.html", report=services.reach(), page_title="Reach")
+
+
 @bp.post("/<int:delivery_id>/retry")
 @role_required(Role.EDITOR)
 def retry_one(delivery_id: int) -> Any:
