@@ -39,12 +39,17 @@ STATUS_LABELS = {
     "queued": _l("Queued"),
     "print_queued": _l("Waiting to be printed for hand delivery"),
     "sending": _l("Sending"),
-    "sent": _l("Sent"),
+    "sent": _l("Sent by email"),
     "printed": _l("Printed for hand delivery"),
     "retrying": _l("Not delivered yet; trying again"),
     "held": _l("Held for review"),
     "failed": _l("Not delivered; our team is looking into it"),
     "cancelled": _l("Cancelled"),
+    # Letters to Congress through "Communicating with Congress" (CWC), per chamber.
+    "cwc_queued_house": _l("Queued for the House's Communicating with Congress system"),
+    "cwc_queued_senate": _l("Queued for the Senate's Communicating with Congress system"),
+    "cwc_sent_house": _l("Sent through the House's Communicating with Congress system"),
+    "cwc_sent_senate": _l("Sent through the Senate's Communicating with Congress system"),
 }
 
 

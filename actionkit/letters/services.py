@@ -797,7 +797,7 @@ class LetterStatus:
 
     @property
     def final(self) -> bool:
-        return self.status in ("sent", "printed", "failed", "cancelled")
+        return self.status in ("sent", "cwc_sent_house", "cwc_sent_senate", "printed", "failed", "cancelled")
 
 
 def delivery_status(delivery: Delivery | None) -> str:
@@ -805,14 +805,17 @@ def delivery_status(delivery: Delivery | None) -> str:
     if delivery is None:
         return "cancelled"
     status = delivery.status
+    chamber = "senate" if delivery.letter.office_type == "us_senator" else "house"
     if status is DeliveryStatus.PENDING:
         if delivery.attempts:
             return "retrying"
+        if delivery.channel is Channel.CWC:
+            return f"cwc_queued_{chamber}"
         return "print_queued" if delivery.channel is Channel.PRINT else "queued"
     if status is DeliveryStatus.SENDING:
         return "sending"
-    if status is DeliveryStatus.SENT:
-        return "printed" if delivery.channel is Channel.PRINT else "sent"
+    if status is DeliveryStatus.SENT:  # the channel that delivered it, never "sent" for hand delivery
+        return {Channel.PRINT: "printed", Channel.CWC: f"cwc_sent_{chamber}"}.get(delivery.channel, "sent")
     if status is DeliveryStatus.HELD:
         return "held"
     if status in FINAL_STATUSES and (delivery.last_error or "").startswith(CANCELLED_PREFIX):
