@@ -58,6 +58,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         MAIL={},
         DELIVERY={},
         CWC={},
+        LOB={},
+        FAX={},
         GEOCODER={},
         SOURCES=dict(DEFAULT_SOURCES),
         HTTP_TIMEOUT=30,
@@ -214,6 +216,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         raise ConfigError("ACTIONKIT_CELERY__task_time_limit must be below the broker visibility_timeout")
     cfg["DELIVERY"] = delivery
     cfg["CWC"] = _cwc(cfg.get("CWC") or {})
+    cfg["LOB"] = _lob(cfg.get("LOB") or {})
+    cfg["FAX"] = _fax(cfg.get("FAX") or {})
 
     # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
     # each Congress and map year, so responses are matched by suffix and a renamed layer degrades to the
@@ -302,3 +306,34 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             raise ConfigError(f"ACTIONKIT_CWC__{key} must be a number, not {cwc[key]!r}") from None
     return cwc
+
+
+def _strip(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _lob(given: dict[str, Any]) -> dict[str, Any]:
+    """Postal mail through Lob's letters API: off until an API key is set."""
+    lob: dict[str, Any] = {"api_key": None, "base_url": "https://api.lob.com/v1", "webhook_secret": None,
+                           "from_name": None, "from_address": None, "use_type": "operational", "timeout": 15.0}
+    lob.update({k.lower(): v for k, v in given.items()})
+    lob = _strip(lob)
+    if lob["api_key"]:
+        missing = [k for k in ("from_name", "from_address", "webhook_secret") if not lob[k]]
+        if missing:
+            raise ConfigError("Lob needs " + ", ".join(f"ACTIONKIT_LOB__{k}" for k in missing)
+                              + " (the return address as one line with a ZIP; the webhook signing secret)")
+    if lob["use_type"] not in ("operational", "marketing"):
+        raise ConfigError(f"ACTIONKIT_LOB__use_type must be operational or marketing, not {lob['use_type']!r}")
+    return lob
+
+
+def _fax(given: dict[str, Any]) -> dict[str, Any]:
+    """Fax through the organisation's provider, as a Standard Webhooks-signed POST; off until a URL is set."""
+    fax: dict[str, Any] = {"url": None, "secret": None, "timeout": 15.0}
+    fax.update({k.lower(): v for k, v in given.items()})
+    fax = _strip(fax)
+    if fax["url"] and not str(fax["secret"] or "").startswith("whsec_"):
+        raise ConfigError("ACTIONKIT_FAX__secret is required with ACTIONKIT_FAX__url: a Standard Webhooks "
+                          "secret, 'whsec_' followed by base64")
+    return fax

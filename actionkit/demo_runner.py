@@ -3,7 +3,8 @@
 With no ACTIONKIT_GEOCODER__census_url set, it also runs the fake Census geocoder (recorded-format responses,
 tests/data/census) so the demo works offline; `make demo GEOCODER=live` uses the real Census service. With no
 ACTIONKIT_CWC__house_url set, it runs the local CWC stand-in (actionkit.delivery.fake_cwc) as "CWC (test server)",
-so letters to Congress are delivered through it."""
+so letters to Congress are delivered through it; with no ACTIONKIT_LOB__api_key, the Lob and fax stand-in
+(actionkit.delivery.fake_lob) for postal mail and fax."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,10 @@ DEMO_CWC = {"api_key": "demo-key", "delivery_agent": "actionkit demo", "delivery
             "delivery_agent_contact_name": "Demo Operator", "delivery_agent_contact_email": "ops@example.org",
             "delivery_agent_contact_phone": "601-555-0100"}
 
+DEMO_LOB = {"api_key": "test_demo", "webhook_secret": "demo-lob-webhook-secret", "from_name": "actionkit demo",
+            "from_address": "1 Example St, Jackson, MS 39201"}
+DEMO_FAX_SECRET = "whsec_ZGVtby1mYXgtc2VjcmV0LWZvci10aGUtc3RhbmQtaW4="
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -27,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--geocoder", choices=("fake", "live"), default="fake")
     parser.add_argument("--geocoder-port", default="8089")
     parser.add_argument("--cwc-port", default="8091")
+    parser.add_argument("--lob-port", default="8092")
     args = parser.parse_args(argv)
     py = sys.executable
     commands: dict[str, list[str]] = {}
@@ -39,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ACTIONKIT_CWC__house_url"] = f"http://127.0.0.1:{args.cwc_port}"
         for key, value in DEMO_CWC.items():
             os.environ.setdefault(f"ACTIONKIT_CWC__{key}", value)
+    if not os.environ.get("ACTIONKIT_LOB__api_key"):
+        commands["lob"] = [py, "-m", "actionkit.delivery.fake_lob", "--port", str(args.lob_port),
+                           "--api-key", DEMO_LOB["api_key"], "--fax-secret", DEMO_FAX_SECRET]
+        base = f"http://127.0.0.1:{args.lob_port}"
+        os.environ.update({"ACTIONKIT_LOB__base_url": f"{base}/v1", "ACTIONKIT_FAX__url": f"{base}/fax",
+                           "ACTIONKIT_FAX__secret": DEMO_FAX_SECRET})
+        for key, value in DEMO_LOB.items():
+            os.environ.setdefault(f"ACTIONKIT_LOB__{key}", value)
     commands |= {
         "web": [py, "-m", "flask", "--app", "actionkit", "run", "--host", args.host, "--port", str(args.port)],
         "worker": [py, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO", "--concurrency=2"],

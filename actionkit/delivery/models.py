@@ -20,6 +20,8 @@ class Channel(str, enum.Enum):
     PRINT = "print"
     CWC = "cwc"
     WEBHOOK = "webhook"
+    POSTAL = "postal"  # printed and mailed by a print-and-mail API (Lob)
+    FAX = "fax"  # through the organisation's fax provider (a signed webhook)
 
 
 class DeliveryStatus(str, enum.Enum):
@@ -39,6 +41,7 @@ class Delivery(TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_deliveries_destination_sent", "destination", "sent_at"),
+        Index("ix_deliveries_provider_ref", "provider_ref"),  # providers' callbacks find their letter
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +57,9 @@ class Delivery(TimestampMixin, db.Model):
     # One line per channel the chain skipped or left ("email: no address", "cwc failed: ..."), oldest first;
     # staff read it in the monitor. No personal data.
     channel_notes: Mapped[Optional[str]] = mapped_column(Text)
+    # Where a letter handed to a provider is now, from its signed callbacks: mailed, in_transit, delivered,
+    # returned (postal); delivered, failed (fax). None for channels without tracking.
+    tracking: Mapped[Optional[str]] = mapped_column(String(32))
     sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     final_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     # When the sweeper last published a task for the row (cleared by the claim): stops it re-publishing a

@@ -697,3 +697,46 @@ def reach(office_types: Optional[Iterable[OfficeType]] = None, state: Optional[s
             chain=[h.channel.value for h in chain.hops], reachable=chain.reachable, missing=missing,
             confidence=office.data_confidence))
     return ReachReport(campaign, rows)
+
+
+# ------------------------------------------------------------------------------------ provider callbacks
+
+TRACKING_RANK = {"mailed": 1, "in_transit": 2, "delivered": 3}
+FAILED_TRACKING = ("returned", "failed")
+
+
+def track(channel: Channel, provider_ref: str, state: str, reason: str = "",
+          now: Optional[dt.datetime] = None) -> str:
+    """Record a provider's signed callback about a sent letter; a repeated or late callback changes nothing.
+
+    Progress (mailed, in transit, delivered) only moves forward. A returned or failed letter moves to the next
+    channel of its office's chain (hand delivery at the end). Returns "updated", "moved", "failed",
+    "duplicate" or "unknown".
+    """
+    now = now or utcnow()
+    row = db.session.execute(
+        select(Delivery).where(Delivery.channel == channel, Delivery.provider_ref == provider_ref)
+        .with_for_update()).scalar_one_or_none()
+    if row is None:
+        return "unknown"
+    if state in FAILED_TRACKING:
+        if row.status is not DeliveryStatus.SENT or row.tracking in FAILED_TRACKING:
+            return "duplicate"
+        why = f"{channel.value} {state}" + (f": {reason}" if reason else "")
+        hop, notes = _next_channel(row.id, channel, why)
+        row.last_error, row.updated_at, row.channel_notes = why[:500], now, notes
+        if hop is None:
+            row.status, row.tracking, row.final_at = DeliveryStatus.FAILED, state, now
+            log.warning("delivery %s %s via %s; no channel left", row.id, state, channel.value)
+            return "failed"
+        row.channel, row.destination, row.status, row.attempts = hop.channel, hop.destination, DeliveryStatus.PENDING, 0
+        row.provider_ref = row.tracking = row.sent_at = row.final_at = row.first_attempt_at = None
+        row.next_attempt_at = now
+        log.warning("delivery %s %s via %s; moved to %s", row.id, state, channel.value, hop.channel.value)
+        if hop.channel in channels.QUEUED_CHANNELS:
+            enqueue_on_commit([row.id])
+        return "moved"
+    if TRACKING_RANK.get(state, 0) <= TRACKING_RANK.get(row.tracking or "", 0) or row.tracking in FAILED_TRACKING:
+        return "duplicate"
+    row.tracking, row.updated_at = state, now
+    return "updated"

@@ -50,6 +50,15 @@ STATUS_LABELS = {
     "cwc_queued_senate": _l("Queued for the Senate's Communicating with Congress system"),
     "cwc_sent_house": _l("Sent through the House's Communicating with Congress system"),
     "cwc_sent_senate": _l("Sent through the Senate's Communicating with Congress system"),
+    # Postal mail through the print-and-mail service, and fax through the organisation's provider.
+    "postal_queued": _l("Waiting to be mailed"),
+    "postal_sent": _l("Handed to the postal mail service for printing"),
+    "postal_mailed": _l("Mailed"),
+    "postal_in_transit": _l("Mailed, in transit"),
+    "postal_delivered": _l("Delivered by mail"),
+    "fax_queued": _l("Waiting to be faxed"),
+    "fax_sent": _l("Sent to the fax service"),
+    "fax_delivered": _l("Faxed to the office"),
 }
 
 

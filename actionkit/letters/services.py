@@ -797,7 +797,8 @@ class LetterStatus:
 
     @property
     def final(self) -> bool:
-        return self.status in ("sent", "cwc_sent_house", "cwc_sent_senate", "printed", "failed", "cancelled")
+        return self.status in ("sent", "cwc_sent_house", "cwc_sent_senate", "printed", "failed", "cancelled",
+                               "postal_delivered", "fax_delivered")
 
 
 def delivery_status(delivery: Delivery | None) -> str:
@@ -811,9 +812,16 @@ def delivery_status(delivery: Delivery | None) -> str:
             return "retrying"
         if delivery.channel is Channel.CWC:
             return f"cwc_queued_{chamber}"
+        if delivery.channel in (Channel.POSTAL, Channel.FAX):
+            return f"{delivery.channel.value}_queued"
         return "print_queued" if delivery.channel is Channel.PRINT else "queued"
     if status is DeliveryStatus.SENDING:
         return "sending"
+    if status is DeliveryStatus.SENT and delivery.channel in (Channel.POSTAL, Channel.FAX):  # tracked by callbacks
+        tracking = delivery.tracking if delivery.tracking in ("mailed", "in_transit", "delivered") else "sent"
+        if delivery.channel is Channel.FAX and tracking != "delivered":
+            tracking = "sent"
+        return f"{delivery.channel.value}_{tracking}"
     if status is DeliveryStatus.SENT:  # the channel that delivered it, never "sent" for hand delivery
         return {Channel.PRINT: "printed", Channel.CWC: f"cwc_sent_{chamber}"}.get(delivery.channel, "sent")
     if status is DeliveryStatus.HELD:

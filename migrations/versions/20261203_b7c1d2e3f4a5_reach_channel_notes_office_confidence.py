@@ -1,4 +1,4 @@
-"""Reach: the channel chain's notes per delivery, and a source's confidence and notes per office
+"""Reach: the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
 
 Revision ID: b7c1d2e3f4a5
 Revises: 365634025289
@@ -19,6 +19,8 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel_notes', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('tracking', sa.String(length=32), nullable=True))
+        batch_op.create_index('ix_deliveries_provider_ref', ['provider_ref'], unique=False)
 
     with op.batch_alter_table('offices', schema=None) as batch_op:
         batch_op.add_column(sa.Column('data_confidence', sa.String(length=16), nullable=True))
@@ -33,4 +35,6 @@ def downgrade():
         batch_op.drop_column('data_confidence')
 
     with op.batch_alter_table('deliveries', schema=None, recreate='never') as batch_op:
+        batch_op.drop_index('ix_deliveries_provider_ref')
+        batch_op.drop_column('tracking')
         batch_op.drop_column('channel_notes')

@@ -1,7 +1,7 @@
 """Delivery channels, one module each (email, cwc, print), and each office's ordered channel chain.
 
-An office's chain is decided from its data and the organisation's configuration, e.g. Congress: CWC -> print,
-sheriffs: email -> print, state legislators: email -> print. A delivery starts on the first channel that can
+An office's chain is decided from its data and the organisation's configuration, e.g. Congress: CWC -> postal
+-> print, sheriffs: email -> fax -> postal -> print, state legislators: email -> postal -> print. A delivery starts on the first channel that can
 reach the office; a permanent failure moves it to the next one (delivery.services.record); print, hand delivery
 by the organisers, is always the last resort. The reasons a channel was skipped are kept for staff.
 """
@@ -18,6 +18,8 @@ from actionkit.delivery.channels.email import (
     EmailChannel, SmtpTransport, build_message, classify_smtp_error, from_domain, header_text, html_body,
     message_id,
 )
+from actionkit.delivery.channels.fax import FaxChannel, e164
+from actionkit.delivery.channels.postal import PostalChannel, parse_address
 from actionkit.delivery.channels.print import PrintChannel, PrintedLetter
 from actionkit.delivery.models import Channel
 from actionkit.officials.models import OfficeType
@@ -28,19 +30,19 @@ if TYPE_CHECKING:
 
 # Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; WEBHOOK has no
 # implementation yet, so nothing can select it (the sweeper holds any such row for review).
-QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.CWC)
+QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.CWC, Channel.POSTAL, Channel.FAX)
 BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT,)
 AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
 
 # The order channels are tried in, per office type; PRINT ends every chain.
 CHAIN_ORDER: dict[OfficeType, tuple[Channel, ...]] = {
-    OfficeType.US_REPRESENTATIVE: (Channel.CWC, Channel.EMAIL, Channel.PRINT),
-    OfficeType.US_SENATOR: (Channel.CWC, Channel.EMAIL, Channel.PRINT),
-    OfficeType.SHERIFF: (Channel.EMAIL, Channel.PRINT),
-    OfficeType.STATE_SENATOR: (Channel.EMAIL, Channel.PRINT),
-    OfficeType.STATE_REPRESENTATIVE: (Channel.EMAIL, Channel.PRINT),
+    OfficeType.US_REPRESENTATIVE: (Channel.CWC, Channel.EMAIL, Channel.POSTAL, Channel.PRINT),
+    OfficeType.US_SENATOR: (Channel.CWC, Channel.EMAIL, Channel.POSTAL, Channel.PRINT),
+    OfficeType.SHERIFF: (Channel.EMAIL, Channel.FAX, Channel.POSTAL, Channel.PRINT),
+    OfficeType.STATE_SENATOR: (Channel.EMAIL, Channel.POSTAL, Channel.PRINT),
+    OfficeType.STATE_REPRESENTATIVE: (Channel.EMAIL, Channel.POSTAL, Channel.PRINT),
 }
-DEFAULT_ORDER: tuple[Channel, ...] = (Channel.EMAIL, Channel.PRINT)
+DEFAULT_ORDER: tuple[Channel, ...] = (Channel.EMAIL, Channel.FAX, Channel.POSTAL, Channel.PRINT)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,24 @@ def _hop(channel: Channel, office: "Office", config: dict[str, Any]) -> tuple[Op
         if code is None:
             return None, f"cwc: the office has no {chamber.title()} CWC office code"
         return Hop(channel, code), None
+    if channel is Channel.POSTAL:
+        if not config.get("LOB", {}).get("api_key"):
+            return None, "postal: Lob is not configured (ACTIONKIT_LOB__api_key)"
+        address = " ".join((office.postal_address or "").split())
+        if not address:
+            return None, "postal: the office has no postal address"
+        if parse_address(address) is None or len(address) > 255:
+            return None, "postal: the office's address is not one line with city, state and ZIP code"
+        return Hop(channel, address), None
+    if channel is Channel.FAX:
+        if not config.get("FAX", {}).get("url"):
+            return None, "fax: no fax provider is configured (ACTIONKIT_FAX__url)"
+        if not office.fax:
+            return None, "fax: the office has no fax number"
+        number = e164(office.fax)
+        if number is None:
+            return None, "fax: the office's fax number is not a US number"
+        return Hop(channel, number), None
     if channel is Channel.PRINT:
         return Hop(channel, None), None
     return None, f"{channel.value}: not available"
@@ -131,11 +151,16 @@ def for_delivery(delivery: "Outgoing | Delivery", config: dict[str, Any]) -> Sen
         return EmailChannel(config["MAIL"])
     if delivery.channel is Channel.CWC:
         return CwcChannel(config["CWC"])
+    if delivery.channel is Channel.POSTAL:
+        return PostalChannel(config["LOB"])
+    if delivery.channel is Channel.FAX:
+        return FaxChannel(config["FAX"])
     raise LookupError(f"channel {delivery.channel.value} is not sent one delivery at a time")
 
 
 __all__ = [
-    "AVAILABLE_CHANNELS", "BATCHED_CHANNELS", "CHAIN_ORDER", "Chain", "Constituent", "chamber_of", "CwcChannel", "EmailChannel", "Hop",
+    "AVAILABLE_CHANNELS", "BATCHED_CHANNELS", "CHAIN_ORDER", "Chain", "Constituent", "chamber_of",
+    "FaxChannel", "PostalChannel", "CwcChannel", "EmailChannel", "Hop",
     "Outcome", "Outgoing", "PrintChannel", "PrintedLetter", "QUEUED_CHANNELS", "Result", "SendingChannel",
     "SmtpTransport", "Undeliverable", "build_message", "chain_for", "channel_for", "classify_smtp_error",
     "for_delivery", "from_domain", "header_text", "html_body", "message_id", "write_atomically",
