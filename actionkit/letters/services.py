@@ -81,6 +81,7 @@ class Signer:
     phone: str | None = None
     opt_in: bool = False
     language: str = "en"
+    title: str | None = None  # the CWC title choice (a key of cwc.PREFIX_CHOICES), only for letters via CWC
 
     def address(self) -> dict[str, str]:
         return {"street": self.street, "city": self.city, "state": self.state.upper(), "zip": self.zip}
@@ -554,6 +555,7 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
     county = county_of(plan)
     action = Action(campaign=campaign, supporter=supporter, token_hash=token_digest, language=signer.language,
                     street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
+                    cwc_title=signer.title if signer.title not in (None, "none") else None,
                     state=campaign.state, county_id=county.id if county is not None else None,
                     division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
                     pending_types=plan.waiting, is_returning=returning,

@@ -8,6 +8,7 @@ being prepared until the worker has recorded them (usually well under a second).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
+from actionkit.delivery import services as delivery_services
+from actionkit.delivery.models import Channel
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
@@ -185,7 +188,10 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
         included = {int(v) for v in request.form.getlist("include") if v.isdigit()}
         bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body) for d in drafts}
     form.state.data = _sealed(campaign, signer, plan, [d.target.office.id for d in drafts if not d.error])
+    # Congress's CWC system needs a title: ask only when one of these letters goes through it.
+    via_cwc = any(delivery_services.channel_for(d.target.office) is Channel.CWC for d in drafts if not d.error)
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
+                 via_cwc=via_cwc,
                  included=included, bodies=bodies, errors=errors or {},
                  agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation)
 
@@ -277,6 +283,8 @@ def sign(slug: str) -> Any:
     choices, errors = _compose_input(brief.personalisation, sendable, form, plan)
     if errors or not valid:
         return _compose_page(campaigns.live_or_404(slug), signer, plan, form=form, errors=errors, status=422)
+    if form.title.data and form.title.data != "none":
+        signer = dataclasses.replace(signer, title=form.title.data)
     try:
         accepted = services.accept(brief.id, signer, plan, choices)
         db.session.commit()

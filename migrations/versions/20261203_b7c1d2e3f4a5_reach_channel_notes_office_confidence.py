@@ -1,4 +1,4 @@
-"""Reach: the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
+"""Reach: the supporter's CWC title; the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
 
 Revision ID: b7c1d2e3f4a5
 Revises: 365634025289
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('actions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cwc_title', sa.Text(), nullable=True))
+
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel_notes', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('tracking', sa.String(length=32), nullable=True))
@@ -33,6 +36,9 @@ def downgrade():
     with op.batch_alter_table('offices', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('data_notes')
         batch_op.drop_column('data_confidence')
+
+    with op.batch_alter_table('actions', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('cwc_title')
 
     with op.batch_alter_table('deliveries', schema=None, recreate='never') as batch_op:
         batch_op.drop_index('ix_deliveries_provider_ref')

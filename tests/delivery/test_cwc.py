@@ -172,7 +172,8 @@ def test_congress_chain_is_cwc_then_print_and_a_400_falls_back(app, house, monke
     assert row.channel is Channel.PRINT and row.attempts == 0
     assert row.channel_notes.splitlines() == [
         "cwc: failed: cwc house 400: Message delivery is not enabled for HMS02",
-        "email: the office has no email address", "moved to print"]
+        "email: the office has no email address", "postal: Lob is not configured (ACTIONKIT_LOB__api_key)",
+        "moved to print"]
 
     house.disabled.clear()
     other = make_action(campaign, make_supporter(first_name="Luis", last_name="Pérez"), offices=[rep])

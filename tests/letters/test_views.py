@@ -535,3 +535,24 @@ def test_thanks_names_an_office_without_a_known_holder_once(app, client):
     page = client.get(f"/act/{campaign.slug}/thanks/thanks-token-for-test?lang=es").get_data(as_text=True)
     assert page.count("Sheriff of Harrison County") == 0
     assert page.count("Sheriff del Condado de Harrison") == 1
+
+
+def test_the_title_question_appears_only_when_a_letter_goes_through_cwc(journey: Journey, queued: dict,
+                                                                          app: Flask) -> None:
+    page = journey.find(JACKSON)
+    if 'id="confirm-form"' in page.get_data(as_text=True):
+        page = journey.post("confirm", page, confirm="yes")
+    assert 'id="cwc-title"' not in page.get_data(as_text=True)  # CWC not configured: no letter goes through it
+    app.config["CWC"].update(house_url="http://127.0.0.1:9", api_key="k")
+    page = journey.find(JACKSON)
+    if 'id="confirm-form"' in page.get_data(as_text=True):
+        page = journey.post("confirm", page, confirm="yes")
+    html = page.get_data(as_text=True)
+    assert 'id="cwc-title"' in html and '<option selected value="none">No title</option>' in html
+    bad = journey.sign(page, title="sir")
+    assert bad.status_code == 422
+    journey.sign(page, title="dr")
+    action = db.session.scalar(db.select(Action))
+    assert action.cwc_title == "dr"
+    rep = next(l.delivery for l in action.letters if l.office_type == "us_representative")
+    assert rep.channel.value == "cwc" and rep.destination.startswith("HMS")
