@@ -34,6 +34,7 @@ from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, sel
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ClauseElement
 
+from actionkit.campaigns.models import Campaign
 from actionkit.db import utcnow
 from actionkit.delivery import channels
 from actionkit.delivery.channels import cwc
@@ -286,16 +287,20 @@ def _with_constituent(delivery: Outgoing) -> Outgoing:
     """The Outgoing with what CWC needs besides the letter: campaign, office type and the constituent."""
     row = db.session.execute(
         select(Letter.office_type, Action.campaign_id, Action.street, Action.city, Action.zip, Action.state,
-               Action.phone, Action.cwc_title, Supporter.first_name, Supporter.last_name)
+               Action.phone, Action.cwc_title, Supporter.first_name, Supporter.last_name, Campaign.cwc_topics,
+               Campaign.cwc_statement, Campaign.cwc_response_requested)
         .select_from(Delivery).join(Letter, Letter.id == Delivery.letter_id)
         .join(Action, Action.id == Letter.action_id).join(Supporter, Supporter.id == Action.supporter_id)
+        .join(Campaign, Campaign.id == Action.campaign_id)
         .where(Delivery.id == delivery.id)).one()
     chamber = channels.chamber_of(row.office_type) or "house"
     who = channels.Constituent(
         prefix=cwc.prefix_for(row.cwc_title, chamber), first_name=row.first_name or "", last_name=row.last_name or "",
         street=row.street, city=row.city, state=(row.state or "").upper(), zip=row.zip,
         email=delivery.supporter_email, phone=row.phone)
-    return dataclasses.replace(delivery, campaign_id=row.campaign_id, office_type=row.office_type, constituent=who)
+    return dataclasses.replace(delivery, campaign_id=row.campaign_id, office_type=row.office_type, constituent=who,
+                               topics=tuple(row.cwc_topics or ()) or None, statement=row.cwc_statement,
+                               response_requested=row.cwc_response_requested)
 
 
 def attempt(held: Claim, now: Optional[dt.datetime] = None) -> DeliveryStatus:

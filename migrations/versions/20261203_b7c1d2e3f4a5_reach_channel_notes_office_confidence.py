@@ -1,4 +1,4 @@
-"""Reach: the supporter's CWC title; the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
+"""Reach: campaigns' CWC topics and statement; the supporter's CWC title; the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
 
 Revision ID: b7c1d2e3f4a5
 Revises: 365634025289
@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cwc_topics', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('cwc_statement', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('cwc_response_requested', sa.Boolean(), nullable=True))
+    op.execute("UPDATE campaigns SET cwc_topics = '[\"Immigration\"]'")
+
     with op.batch_alter_table('actions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cwc_title', sa.Text(), nullable=True))
 
@@ -31,6 +37,11 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('campaigns', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('cwc_response_requested')
+        batch_op.drop_column('cwc_statement')
+        batch_op.drop_column('cwc_topics')
+
     # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): copying `offices` in batch mode would trip the foreign keys
     # that letters, officials and print batches hold on it.
     with op.batch_alter_table('offices', schema=None, recreate='never') as batch_op:

@@ -77,6 +77,10 @@ class Outgoing:
     campaign_id: Optional[int] = None
     office_type: Optional[str] = None
     constituent: Optional[Constituent] = None
+    # The campaign's choices for CWC (None: the organisation's defaults in ACTIONKIT_CWC__*).
+    topics: Optional[tuple[str, ...]] = None
+    statement: Optional[str] = None
+    response_requested: Optional[bool] = None
 
 
 class SendingChannel(Protocol):

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from actionkit.campaigns.models import LOC_TOPICS
 from actionkit.delivery.channels.base import Constituent, Outcome, Outgoing, Result, Undeliverable
 from actionkit.delivery.models import Channel
 from actionkit.officials.models import OfficeType
@@ -34,18 +35,6 @@ if TYPE_CHECKING:
 EASTERN = ZoneInfo("America/New_York")
 HOUSE, SENATE = "house", "senate"
 
-# The Library of Congress policy areas CWC accepts as LibraryOfCongressTopic (congress.gov's list).
-LOC_TOPICS = (
-    "Agriculture and Food", "Animals", "Armed Forces and National Security", "Arts, Culture, Religion",
-    "Civil Rights and Liberties, Minority Issues", "Commerce", "Congress", "Crime and Law Enforcement",
-    "Economics and Public Finance", "Education", "Emergency Management", "Energy", "Environmental Protection",
-    "Families", "Finance and Financial Sector", "Foreign Trade and International Finance",
-    "Government Operations and Politics", "Health", "Housing and Community Development", "Immigration",
-    "International Affairs", "Labor and Employment", "Law", "Native Americans",
-    "Public Lands and Natural Resources", "Science, Technology, Communications", "Social Sciences and History",
-    "Social Welfare", "Sports and Recreation", "Taxation", "Transportation and Public Works",
-    "Water Resources Development",
-)
 # Titles each chamber accepts in <Prefix>. The supporter picks one only when a letter goes through CWC; "none"
 # (the neutral choice) maps to the House's gender-neutral title and has no Senate equivalent.
 HOUSE_PREFIXES = ("Mr.", "Mrs.", "Ms.", "Miss", "Mx.", "Dr.", "Rev.", "Hon.", "Prof.")
@@ -119,8 +108,8 @@ def _digits_phone(value: Optional[str]) -> Optional[str]:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else None
 
 
-def _topics(cfg: dict[str, Any]) -> list[str]:
-    topics = [t.strip() for t in str(cfg.get("topics") or "").split(";") if t.strip()]
+def _topics(cfg: dict[str, Any], chosen: Optional[Iterable[str]] = None) -> list[str]:
+    topics = list(chosen or []) or [t.strip() for t in str(cfg.get("topics") or "").split(";") if t.strip()]
     unknown = [t for t in topics if t not in LOC_TOPICS]
     if not topics or unknown:
         raise Undeliverable("cwc: topics must be Library of Congress policy areas"
@@ -154,7 +143,9 @@ def build_xml(letter: Outgoing, cfg: dict[str, Any], *, chamber: str, office_cod
     prefix = who.prefix if who.prefix in (HOUSE_PREFIXES if chamber == HOUSE else SENATE_PREFIXES) else None
     if prefix is None:
         raise Undeliverable(f"cwc: no title the {chamber.title()} accepts (the supporter chose none)")
-    topics = _topics(cfg)
+    topics = _topics(cfg, letter.topics)
+    statement = letter.statement if letter.statement is not None else cfg.get("organization_statement")
+    respond = letter.response_requested if letter.response_requested is not None else cfg.get("response_requested")
     today = today or dt.datetime.now(EASTERN).date()
 
     root = ET.Element("CWC")
@@ -182,7 +173,7 @@ def build_xml(letter: Outgoing, cfg: dict[str, Any], *, chamber: str, office_cod
 
     recipient = _add(root, "Recipient")
     _add(recipient, "MemberOffice", office_code)
-    _add(recipient, "IsResponseRequested", "Y" if cfg.get("response_requested") else "N")
+    _add(recipient, "IsResponseRequested", "Y" if respond else "N")
     _add(recipient, "NewsletterOptIn", "N")
 
     person = _add(root, "Constituent")
@@ -203,8 +194,8 @@ def build_xml(letter: Outgoing, cfg: dict[str, Any], *, chamber: str, office_cod
     topics_el = _add(message, "LibraryOfCongressTopics")
     for topic in topics:
         _add(topics_el, "LibraryOfCongressTopic", topic)
-    if cfg.get("organization_statement"):
-        _add(message, "OrganizationStatement", cfg["organization_statement"])
+    if statement and statement.strip():
+        _add(message, "OrganizationStatement", statement.strip())
     text = without_signature(letter.body, who)
     if not text:
         raise Undeliverable("cwc: the letter is empty once the signature is left out")
