@@ -274,6 +274,7 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
         "topics": "Immigration",  # LibraryOfCongressTopic values, separated by ";" (a campaign may override)
         "response_requested": True,
         "timeout": 15.0,
+        "offices_refresh_hours": 24,  # the active-office lists are cached; never fetched per letter
         "house_maintenance": "Mon-Sun 00:00-06:00",  # US Eastern
         "senate_maintenance": "Sun 00:00-06:00;Wed 05:00-07:00",
     }
@@ -300,7 +301,7 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
                                   "'Mon-Sun 00:00-06:00' (US Eastern)")
     if isinstance(cwc["response_requested"], str):
         cwc["response_requested"] = cwc["response_requested"].lower() in ("1", "true", "yes", "y")
-    for key in ("timeout",):
+    for key in ("timeout", "offices_refresh_hours"):
         try:
             cwc[key] = float(cwc[key])
         except (TypeError, ValueError):

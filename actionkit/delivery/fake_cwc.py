@@ -171,6 +171,7 @@ class FakeCwc:
     agent: str = "actionkit demo"
     offices: list[str] = field(default_factory=lambda: ["HMS01", "HMS02", "HMS03", "HMS04"])
     disabled: list[str] = field(default_factory=list)
+    office_details: Optional[list[dict[str, str]]] = None  # what /offices lists instead of bare codes
     mode: str = "ok"
     delay: float = 30.0
     host: str = "127.0.0.1"
@@ -218,7 +219,7 @@ class FakeCwc:
         if key != self.api_key:
             return 401, "application/xml", _errors(["The API key is missing or not valid."])
         if method == "GET" and path == "/offices":
-            return 200, "application/json", json.dumps(self.offices).encode()
+            return 200, "application/json", json.dumps(self.office_details or self.offices).encode()
         if method != "POST" or path not in ("/v2/message", "/v2/validate"):
             return 404, "text/plain", b"not found"
         if content_type.split(";")[0].strip().lower() != "application/xml":

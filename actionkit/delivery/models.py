@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from actionkit.db import TimestampMixin, str_enum, utcnow
@@ -81,3 +81,19 @@ class PrintBatch(TimestampMixin, db.Model):
     letter_count: Mapped[int] = mapped_column(Integer)
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class CwcOffice(db.Model):
+    """One office on a chamber's active-office list of CWC, refreshed daily (never fetched per letter): the
+    Senate's codes are read from it, matched by the senator's bioguide id, else by state and class."""
+
+    __tablename__ = "cwc_offices"
+    __table_args__ = (UniqueConstraint("chamber", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chamber: Mapped[str] = mapped_column(String(8))  # house, senate
+    code: Mapped[str] = mapped_column(String(16))
+    state: Mapped[Optional[str]] = mapped_column(String(2), index=True)  # lower-case postal code
+    seat: Mapped[Optional[str]] = mapped_column(String(4))  # Senate class "1"/"2"/"3" when the list gives it
+    bioguide_id: Mapped[Optional[str]] = mapped_column(String(16))
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -29,8 +29,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
+import requests
 from flask import current_app
-from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, select, update
+from sqlalchemy import DateTime, Integer, and_, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -39,7 +40,7 @@ from actionkit.db import utcnow
 from actionkit.delivery import channels
 from actionkit.delivery.channels import cwc
 from actionkit.delivery.channels import Outcome, Outgoing, Result
-from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
+from actionkit.delivery.models import Channel, CwcOffice, Delivery, DeliveryStatus, PrintBatch
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Supporter
 from actionkit.officials.models import Division, Office, OfficeType
@@ -159,7 +160,46 @@ def _discard_unpublished(session: Session, transaction: Any) -> None:
 
 def chain_for(office: Office) -> channels.Chain:
     """The office's ordered channel chain under the app's configuration."""
-    return channels.chain_for(office, current_app.config)
+    listed = senate_code(office) if office.type is OfficeType.US_SENATOR and not office.cwc_office_code else None
+    return channels.chain_for(office, current_app.config, listed)
+
+
+def senate_code(office: Office) -> Optional[str]:
+    """The Senate seat's code on the cached active-office list: by the senator's bioguide id, else state and
+    class (the sources disagree on the codes, so they are never derived)."""
+    holder = office.holder
+    rows = db.session.execute(
+        select(CwcOffice.code, CwcOffice.seat, CwcOffice.bioguide_id)
+        .where(CwcOffice.chamber == "senate", CwcOffice.state == office.division.state)).all()
+    if holder is not None and holder.bioguide_id:
+        for row in rows:
+            if row.bioguide_id == holder.bioguide_id:
+                return row.code
+    matches = [row.code for row in rows if row.seat and row.seat == office.seat]
+    return matches[0] if len(matches) == 1 else None
+
+
+def refresh_cwc_offices(now: Optional[dt.datetime] = None) -> dict[str, str]:
+    """Replace each configured chamber's cached active-office list; a failed fetch keeps the old list (an
+    outage of the list never stops delivery). Returns chamber -> what happened, for logs and the CLI."""
+    now = now or utcnow()
+    cfg = current_app.config["CWC"]
+    done: dict[str, str] = {}
+    for chamber in (cwc.HOUSE, cwc.SENATE):
+        if not cfg.get(f"{chamber}_url"):
+            continue
+        try:
+            entries = cwc.CwcClient(cfg, chamber).office_list()
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("cwc %s office list unavailable (%s); the cached list is kept", chamber, type(exc).__name__)
+            done[chamber] = f"unavailable ({type(exc).__name__}); kept the cached list"
+            continue
+        db.session.execute(delete(CwcOffice).where(CwcOffice.chamber == chamber))
+        db.session.add_all(CwcOffice(chamber=chamber, code=e.code, state=e.state, seat=e.seat,
+                                     bioguide_id=e.bioguide_id, fetched_at=now) for e in entries)
+        db.session.flush()
+        done[chamber] = f"{len(entries)} offices"
+    return done
 
 
 def channel_for(office: Office) -> Channel:

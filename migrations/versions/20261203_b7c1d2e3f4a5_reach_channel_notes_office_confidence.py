@@ -1,4 +1,4 @@
-"""Reach: campaigns' CWC topics and statement; the supporter's CWC title; the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
+"""Reach: CWC active offices; campaigns' CWC topics and statement; the supporter's CWC title; the channel chain's notes and provider tracking per delivery, and a source's confidence and notes per office
 
 Revision ID: b7c1d2e3f4a5
 Revises: 365634025289
@@ -17,6 +17,20 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('cwc_offices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('chamber', sa.String(length=8), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('state', sa.String(length=2), nullable=True),
+    sa.Column('seat', sa.String(length=4), nullable=True),
+    sa.Column('bioguide_id', sa.String(length=16), nullable=True),
+    sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cwc_offices')),
+    sa.UniqueConstraint('chamber', 'code', name=op.f('uq_cwc_offices_chamber_code'))
+    )
+    with op.batch_alter_table('cwc_offices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cwc_offices_state'), ['state'], unique=False)
+
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cwc_topics', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('cwc_statement', sa.Text(), nullable=True))
@@ -37,6 +51,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('cwc_offices')
     with op.batch_alter_table('campaigns', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('cwc_response_requested')
         batch_op.drop_column('cwc_statement')

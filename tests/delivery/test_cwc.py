@@ -2,6 +2,7 @@
 from CWC to print, and `flask delivery cwc-validate`. Names and addresses are made up."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
@@ -225,3 +226,37 @@ def test_cwc_validate_command(app, house):
 def test_bad_cwc_settings_stop_start_up_with_a_clear_message(tmp_path, given, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         create_app(_config("sqlite://", tmp_path, CWC=given))
+
+
+def test_the_campaigns_topics_statement_and_reply_request_go_into_the_message(app, cfg):
+    chosen = dataclasses.replace(letter(), topics=("Immigration", "Crime and Law Enforcement"),
+                                 statement="We ask Congress to defund 287(g).", response_requested=False)
+    root = ET.fromstring(cwc.build_xml(chosen, cfg, chamber="house", office_code="HMS02"))
+    assert [t.text for t in root.iter("LibraryOfCongressTopic")] == ["Immigration", "Crime and Law Enforcement"]
+    assert root.findtext("Message/OrganizationStatement") == "We ask Congress to defund 287(g)."
+    assert root.findtext("Recipient/IsResponseRequested") == "N"
+    assert validate(ET.tostring(root), chamber="house", agent=AGENT["delivery_agent"])[0] == []
+    with pytest.raises(cwc.Undeliverable, match="not Pizza"):
+        cwc.build_xml(dataclasses.replace(letter(), topics=("Pizza",)), cfg, chamber="house", office_code="HMS02")
+
+
+def test_senate_codes_come_from_the_cached_active_office_list(app, cfg):
+    details = [{"code": "SMS11", "state": "MS", "class": "1", "bioguide": "W000437"},
+               {"code": "SMS22", "state": "MS", "class": "2"}]
+    wicker = make_office(OfficeType.US_SENATOR, seat="1", holder="Roger Wicker", email=None,)
+    wicker.holder.bioguide_id = "W000437"
+    hyde = make_office(OfficeType.US_SENATOR, seat="2", holder="Cindy Hyde-Smith", email=None)
+    db.session.commit()
+    with FakeCwc(chamber="senate", api_key="k-sen", agent=AGENT["delivery_agent"], offices=["SMS11", "SMS22"],
+                 office_details=details) as fake:
+        cfg.update(senate_url=fake.url, senate_api_key="k-sen")
+        assert "cwc: the office has no Senate CWC office code" in services.delivery_values(wicker)["channel_notes"]
+        assert services.refresh_cwc_offices() == {"senate": "2 offices"}
+        db.session.commit()
+        assert services.delivery_values(wicker)["destination"] == "SMS11"  # by bioguide id
+        assert services.delivery_values(hyde)["destination"] == "SMS22"  # by state and class
+        fake.mode = "503"
+        assert services.refresh_cwc_offices() == {"senate": "unavailable (HTTPError); kept the cached list"}
+        db.session.commit()
+        assert services.delivery_values(hyde)["destination"] == "SMS22"  # an outage of the list changes nothing
+    assert len(fake.requests) == 2  # listed twice, never per letter

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from actionkit.delivery.models import Delivery
     from actionkit.officials.models import Office
 
+# Channels that need the supporter's street address until their deliveries are final (CWC's <Constituent>);
+# the address purge keeps it while such a delivery is pending.
+STREET_ADDRESS_CHANNELS: tuple[Channel, ...] = (Channel.CWC,)
+
 # Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; WEBHOOK has no
 # implementation yet, so nothing can select it (the sweeper holds any such row for review).
 QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.CWC, Channel.POSTAL, Channel.FAX)
@@ -88,7 +92,8 @@ class Chain:
         return any(h.channel is not Channel.PRINT for h in self.hops)
 
 
-def _hop(channel: Channel, office: "Office", config: dict[str, Any]) -> tuple[Optional[Hop], Optional[str]]:
+def _hop(channel: Channel, office: "Office", config: dict[str, Any],
+         listed_code: Optional[str] = None) -> tuple[Optional[Hop], Optional[str]]:
     """The hop for one channel, or the reason it cannot reach this office."""
     if channel is Channel.EMAIL:
         email = (office.email or "").strip().lower()
@@ -99,9 +104,10 @@ def _hop(channel: Channel, office: "Office", config: dict[str, Any]) -> tuple[Op
             return None, "cwc: not a congressional office"
         if not config["CWC"].get(f"{chamber}_url"):
             return None, f"cwc: {chamber.title()} CWC is not configured (ACTIONKIT_CWC__{chamber}_url)"
-        code = cwc_code(office)
+        code = cwc_code(office, listed_code)
         if code is None:
-            return None, f"cwc: the office has no {chamber.title()} CWC office code"
+            return None, f"cwc: the office has no {chamber.title()} CWC office code" + (
+                " (none on the cached active-office list)" if chamber == "senate" else "")
         return Hop(channel, code), None
     if channel is Channel.POSTAL:
         if not config.get("LOB", {}).get("api_key"):
@@ -126,13 +132,14 @@ def _hop(channel: Channel, office: "Office", config: dict[str, Any]) -> tuple[Op
     return None, f"{channel.value}: not available"
 
 
-def chain_for(office: "Office", config: dict[str, Any]) -> Chain:
-    """The office's ordered channel chain under this configuration."""
+def chain_for(office: "Office", config: dict[str, Any], listed_code: Optional[str] = None) -> Chain:
+    """The office's ordered channel chain under this configuration (listed_code: its code on the cached
+    active-office list of CWC, for Senate seats)."""
     hops: list[Hop] = []
     skipped: list[tuple[Channel, str]] = []
     order = CHAIN_ORDER.get(office.type, DEFAULT_ORDER)
     for channel in order:
-        hop, reason = _hop(channel, office, config)
+        hop, reason = _hop(channel, office, config, listed_code)
         if hop is not None:
             hops.append(hop)
         elif reason:
@@ -160,7 +167,7 @@ def for_delivery(delivery: "Outgoing | Delivery", config: dict[str, Any]) -> Sen
 
 __all__ = [
     "AVAILABLE_CHANNELS", "BATCHED_CHANNELS", "CHAIN_ORDER", "Chain", "Constituent", "chamber_of",
-    "FaxChannel", "PostalChannel", "CwcChannel", "EmailChannel", "Hop",
+    "FaxChannel", "PostalChannel", "STREET_ADDRESS_CHANNELS", "CwcChannel", "EmailChannel", "Hop",
     "Outcome", "Outgoing", "PrintChannel", "PrintedLetter", "QUEUED_CHANNELS", "Result", "SendingChannel",
     "SmtpTransport", "Undeliverable", "build_message", "chain_for", "channel_for", "classify_smtp_error",
     "for_delivery", "from_domain", "header_text", "html_body", "message_id", "write_atomically",

@@ -56,10 +56,13 @@ def chamber_of(office_type: "OfficeType | str | None") -> Optional[str]:
     return None
 
 
-def cwc_code(office: "Office") -> Optional[str]:
-    """The office's CWC code: as set by sync or staff; for the House, H + state + two-digit district."""
+def cwc_code(office: "Office", listed: Optional[str] = None) -> Optional[str]:
+    """The office's CWC code: as set by sync or staff; for the House, H + state + two-digit district; for the
+    Senate, `listed`: the code the cached active-office list gives the seat."""
     if office.cwc_office_code:
         return office.cwc_office_code
+    if office.type is OfficeType.US_SENATOR:
+        return listed
     if office.type is OfficeType.US_REPRESENTATIVE and office.division is not None:
         match = re.search(r"/state:([a-z]{2})/cd:(\d+)$", office.division.ocd_id)
         if match:
@@ -300,28 +303,65 @@ class CwcClient:
 
     def offices(self) -> list[str]:
         """The chamber's active office codes; raises requests.RequestException or ValueError on failure."""
+        return [e.code for e in self.office_list()]
+
+    def office_list(self) -> list[ActiveOffice]:
+        """The chamber's active-office list; raises requests.RequestException or ValueError on failure."""
         response = self.session.get(self.base + "/offices", params={"apikey": self.key}, timeout=self.timeout)
         response.raise_for_status()
-        return parse_offices(response.content)
+        return parse_office_list(response.content)
 
 
-def parse_offices(body: bytes) -> list[str]:
-    """Office codes from a JSON list (strings or objects with a code) or an XML list of elements."""
+@dataclass(frozen=True)
+class ActiveOffice:
+    """One entry of a chamber's active-office list (the Senate's may give state, class and bioguide id)."""
+
+    code: str
+    state: Optional[str] = None
+    seat: Optional[str] = None
+    bioguide_id: Optional[str] = None
+
+
+_CODE = re.compile(r"[HS][A-Z]{2}\d{2}|[A-Z0-9]{4,8}")
+
+
+def _entry(item: Any) -> Optional[ActiveOffice]:
+    if isinstance(item, str):
+        code = item.strip()
+        return ActiveOffice(code, code[1:3].lower() if re.fullmatch(r"[HS][A-Z]{2}\d{2}", code) else None) \
+            if _CODE.fullmatch(code) else None
+    if not isinstance(item, dict):
+        return None
+    code = str(item.get("code") or item.get("office_code") or item.get("OfficeCode") or "").strip()
+    if not _CODE.fullmatch(code):
+        return None
+    state = str(item.get("state") or item.get("state_abbreviation") or (code[1:3] if code[:1] in "HS" else "")
+                ).strip().lower() or None
+    seat = str(item.get("class") or item.get("senate_class") or "").strip() or None
+    bioguide = str(item.get("bioguide") or item.get("bioguide_id") or "").strip() or None
+    return ActiveOffice(code, state, seat, bioguide)
+
+
+def parse_office_list(body: bytes) -> list[ActiveOffice]:
+    """Entries of an active-office list: JSON (codes, or objects with code, state, class, bioguide) or XML."""
     text = body.decode("utf-8", "replace").strip()
     if text.startswith("["):
-        items = json.loads(text)
-        codes = [i if isinstance(i, str) else (i.get("code") or i.get("office_code") or i.get("OfficeCode"))
-                 for i in items]
+        items: list[Any] = json.loads(text)
     else:
         try:
             root = ET.fromstring(body)
         except ET.ParseError as exc:
             raise ValueError(f"office list is neither JSON nor XML: {exc}") from None
-        codes = [(e.text or "").strip() for e in root.iter() if len(e) == 0]
-    codes = [c for c in codes if isinstance(c, str) and re.fullmatch(r"[HS][A-Z]{2}\d{2}|[A-Z0-9]{4,8}", c)]
-    if not codes:
+        items = [(e.text or "").strip() for e in root.iter() if len(e) == 0]
+    entries = {e.code: e for e in (_entry(i) for i in items) if e is not None}
+    if not entries:
         raise ValueError("the office list names no office")
-    return sorted(set(codes))
+    return [entries[c] for c in sorted(entries)]
+
+
+def parse_offices(body: bytes) -> list[str]:
+    """Office codes of an active-office list."""
+    return [e.code for e in parse_office_list(body)]
 
 
 class CwcChannel:
