@@ -52,7 +52,9 @@ def test_reach_text_lists_the_unreachable_offices(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["delivery", "reach"])
     assert result.exit_code == 0, result.output
     assert "sheriff: 2 offices, 1 reachable, 1 only by hand (email 1, print 1)" in result.output
-    assert "Sheriff of Madison County: email: the office has no email address; no holder's name" in result.output
+    assert ("Sheriff of Madison County: email: the office has no email address; fax: no fax provider is configured "
+            "(ACTIONKIT_FAX__url); postal: Lob is not configured (ACTIONKIT_LOB__api_key); no holder's name"
+            in result.output)
     assert "cwc: House CWC is not configured" in result.output
     assert result.output.rstrip().endswith("3 offices: 1 reachable, 2 unreachable")
     app.config["CWC"].update(CWC)

@@ -133,7 +133,9 @@ def test_permanent_error_moves_to_the_next_channel_of_the_chain(app, published):
     row = fresh(delivery.id)
     assert (row.channel, row.destination, row.attempts, row.final_at) == (Channel.PRINT, None, 0, None)
     assert row.last_error == "smtp 550 recipient refused"
-    assert row.channel_notes.splitlines() == ["email: failed: smtp 550 recipient refused", "moved to print"]
+    assert row.channel_notes.splitlines() == [
+        "email: failed: smtp 550 recipient refused", "fax: no fax provider is configured (ACTIONKIT_FAX__url)",
+        "postal: Lob is not configured (ACTIONKIT_LOB__api_key)", "moved to print"]
     assert published == []  # print letters wait for a batch
     assert [r.office_id for r in services.print_queue()] == [row.letter.office_id]
 

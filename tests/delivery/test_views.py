@@ -71,8 +71,10 @@ def test_monitor_shows_counts_and_failures_without_personal_data(editor_client: 
                                                                  outbox: dict[str, list[Delivery]]) -> None:
     page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
     counts = page.split('id="delivery-counts"', 1)[1].split("</table>", 1)[0]
-    assert 'badge-sent">sent</span></th>\n    <td>2</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
-    assert 'badge-pending">pending</span></th>\n    <td>0</td><td>2</td><td>0</td><td>0</td><td>2</td>' in counts
+    # Columns: email, print, cwc, webhook, postal, fax, total.
+    assert 'badge-sent">sent</span></th>\n    <td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
+    assert 'badge-pending">pending</span></th>\n    <td>0</td><td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td>' \
+        in counts
     failures = page.split('id="failures-table"', 1)[1].split("</table>", 1)[0]
     assert "SMTP 550 5.1.1 mailbox unavailable" in failures and "gave up after 10 attempts" in failures
     assert "<td>10</td>" in failures and "recently redrawn" in failures
