@@ -12,7 +12,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from actionkit.campaigns.models import Campaign
-from actionkit.delivery import services, tasks  # tasks: registers delivery.send/sweep in every process
+from actionkit.delivery import services, tasks
+from actionkit.delivery.channels import Result, cwc  # tasks: registers delivery.send/sweep in every process
 from actionkit.delivery.models import Channel, DeliveryStatus
 from actionkit.extensions import db
 
@@ -102,8 +103,6 @@ def cwc_validate_command(codes: tuple[str, ...]) -> None:
 
     Exits 0 only when every office accepts it. Nothing is delivered and no real person's data is sent.
     """
-    from actionkit.delivery.channels import cwc
-
     cfg = current_app.config["CWC"]
     chambers = [c for c in (cwc.HOUSE, cwc.SENATE) if cfg.get(f"{c}_url")]
     if not chambers:
@@ -129,7 +128,7 @@ def cwc_validate_command(codes: tuple[str, ...]) -> None:
             except cwc.Undeliverable as exc:
                 raise click.ClickException(str(exc)) from exc
             outcome = client.post(xml, ref=code, validate=True)
-            ok = outcome.result is cwc.Result.SENT
+            ok = outcome.result is Result.SENT
             click.echo(f"{code}: ok" if ok else f"{code}: FAILED {outcome.reason}")
             results.append((code, ok))
     failed = sum(1 for _, ok in results if not ok)

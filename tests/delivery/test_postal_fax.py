@@ -3,7 +3,6 @@ provider: sending, idempotency, classified errors, signed callbacks moving or fa
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import logging
 import time

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from actionkit.campaigns.models import LOC_TOPICS
-from actionkit.delivery.channels.base import Constituent, Outcome, Outgoing, Result, Undeliverable
+from actionkit.delivery.channels.base import Constituent, Outcome, Outgoing, Undeliverable
 from actionkit.delivery.models import Channel
 from actionkit.officials.models import OfficeType
 from actionkit.privacy.crypto import crypto
