@@ -160,7 +160,8 @@ def _discard_unpublished(session: Session, transaction: Any) -> None:
 
 def chain_for(office: Office) -> channels.Chain:
     """The office's ordered channel chain under the app's configuration."""
-    listed = senate_code(office) if office.type is OfficeType.US_SENATOR and not office.cwc_office_code else None
+    senate = office.type is OfficeType.US_SENATOR and current_app.config["CWC"].get("senate_url")
+    listed = senate_code(office) if senate and not office.cwc_office_code else None
     return channels.chain_for(office, current_app.config, listed)
 
 
