@@ -65,6 +65,8 @@ class Action(TimestampMixin, db.Model):
     city: Mapped[Optional[str]] = mapped_column(EncryptedText)
     zip: Mapped[Optional[str]] = mapped_column(EncryptedText)
     phone: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    # The title Congress's CWC requires (asked only when a letter goes through CWC; None = the neutral choice).
+    cwc_title: Mapped[Optional[str]] = mapped_column(EncryptedText)
     address_purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     # Kept in clear for stats: the county and the districts the address matched.
     state: Mapped[str] = mapped_column(String(2))

@@ -86,6 +86,7 @@ class Signer:
     phone: str | None = None
     opt_in: bool = False
     language: str = "en"
+    title: str | None = None  # the CWC title choice (a key of cwc.PREFIX_CHOICES), only for letters via CWC
 
     def address(self) -> dict[str, str]:
         return {"street": self.street, "city": self.city, "state": self.state.upper(), "zip": self.zip}
@@ -586,6 +587,7 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
     county = county_of(plan)
     action = Action(campaign=campaign, supporter=supporter, token_hash=token_digest, language=signer.language,
                     street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
+                    cwc_title=signer.title if signer.title not in (None, "none") else None,
                     state=campaign.state, county_id=county.id if county is not None else None,
                     division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
                     pending_types=plan.waiting, is_returning=returning,
@@ -963,7 +965,8 @@ class LetterStatus:
 
     @property
     def final(self) -> bool:
-        return self.status in ("sent", "printed", "failed", "cancelled", "expired")
+        return self.status in ("sent", "cwc_sent_house", "cwc_sent_senate", "printed", "failed", "cancelled",
+                               "expired", "postal_delivered", "fax_delivered")
 
 
 def delivery_status(delivery: Delivery | None) -> str:
@@ -971,14 +974,26 @@ def delivery_status(delivery: Delivery | None) -> str:
     if delivery is None:
         return "cancelled"
     status = delivery.status
+    if delivery.channel is Channel.CWC:
+        chamber = "senate" if delivery.letter.office_type == "us_senator" else "house"
     if status is DeliveryStatus.PENDING:
         if delivery.attempts:
             return "retrying"
+        if delivery.channel is Channel.CWC:
+            return f"cwc_queued_{chamber}"
+        if delivery.channel in (Channel.POSTAL, Channel.FAX):
+            return f"{delivery.channel.value}_queued"
         return "print_queued" if delivery.channel is Channel.PRINT else "queued"
     if status is DeliveryStatus.SENDING:
         return "sending"
-    if status is DeliveryStatus.SENT:
-        return "printed" if delivery.channel is Channel.PRINT else "sent"
+    if status is DeliveryStatus.SENT and delivery.channel in (Channel.POSTAL, Channel.FAX):  # tracked by callbacks
+        tracking = delivery.tracking if delivery.tracking in ("mailed", "in_transit", "delivered") else "sent"
+        if delivery.channel is Channel.FAX and tracking != "delivered":
+            tracking = "sent"
+        return f"{delivery.channel.value}_{tracking}"
+    if status is DeliveryStatus.SENT:  # the channel that delivered it, never "sent" for hand delivery
+        return f"cwc_sent_{chamber}" if delivery.channel is Channel.CWC else \
+            "printed" if delivery.channel is Channel.PRINT else "sent"
     if status is DeliveryStatus.HELD:
         return "held"
     if status is DeliveryStatus.CANCELLED:

@@ -9,6 +9,7 @@ being prepared until the worker has recorded them (usually well under a second).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -22,6 +23,8 @@ from flask_wtf.csrf import CSRFError
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
 from actionkit.db import utcnow
+from actionkit.delivery import services as delivery_services
+from actionkit.delivery.models import Channel
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
@@ -302,7 +305,10 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
         bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body)[
             :services.MAX_EDITED_BODY_CHARS] for d in drafts}
     form.state.data = _sealed(campaign, signer, plan, [d.target.office.id for d in drafts if not d.error])
+    # Congress's CWC system needs a title: ask only when one of these letters goes through it.
+    via_cwc = any(delivery_services.channel_for(d.target.office) is Channel.CWC for d in drafts if not d.error)
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
+                 via_cwc=via_cwc,
                  included=included, bodies=bodies, errors=errors or {},
                  agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation)
 
@@ -394,6 +400,8 @@ def sign(slug: str) -> Any:
     choices, errors = _compose_input(brief.personalisation, sendable, form, plan)
     if errors or not valid:
         return _compose_page(campaigns.live_or_404(slug), signer, plan, form=form, errors=errors, status=422)
+    if form.title.data and form.title.data != "none":
+        signer = dataclasses.replace(signer, title=form.title.data)
     # The same INSERT, commit, task and redirect for every signature: whether this e-mail signed before is found
     # by the worker, which tells the address's owner by e-mail (docs/architecture.md, "Repeat signatures").
     accepted = services.accept(brief.id, signer, plan, choices, email_check=brief.confirm_email)

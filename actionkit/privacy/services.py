@@ -53,7 +53,7 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     report = Deletion()
     actions = list(db.session.scalars(select(Action).where(Action.supporter_id == supporter.id)))
     for action in actions:
-        action.street = action.city = action.zip = action.phone = None
+        action.street = action.city = action.zip = action.phone = action.cwc_title = None
         action.address_purged_at = action.address_purged_at or now
         action.pending_types, action.personal_paragraph = [], None
     report.actions = len(actions)
@@ -142,7 +142,7 @@ def purge_addresses(keep: dt.timedelta, now: dt.datetime | None = None, limit: i
     if ids:
         db.session.execute(
             update(Action).where(Action.id.in_(ids))
-            .values(street=None, city=None, zip=None, phone=None, pending_types=[], personal_paragraph=None,
+            .values(street=None, city=None, zip=None, phone=None, cwc_title=None, pending_types=[], personal_paragraph=None,
                     address_purged_at=now, updated_at=now)
             .execution_options(synchronize_session=False))
         log.info("purged the addresses of %d actions", len(ids))

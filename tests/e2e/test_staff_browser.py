@@ -157,6 +157,11 @@ def test_editor_creates_and_publishes_a_campaign(live: Live, page) -> None:  # t
     assert page.inner_text("#campaign-status") == "draft"
     page.click("form[action$='/publish'] button")
     page.wait_for_load_state()
+    # Sheriffs with no email or address can only be reached by hand: publishing shows who and asks to confirm.
+    assert "can only be" in page.inner_text("main") and page.locator("#reach-unreachable").count() == 1
+    shot(page, "editor-publish-reach")
+    page.click("button:has-text(\"Publish anyway\")")
+    page.wait_for_load_state()
     assert page.inner_text("#campaign-status") == "live"
     shot(page, "editor-published")
     assert not [e for e in page.console_errors if "Content Security Policy" in e or "Refused" in e], \

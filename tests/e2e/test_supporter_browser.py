@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -417,4 +418,75 @@ def test_english_journey_without_javascript(live: Live, phone_without_js: Phone)
         assert db.session.scalar(db.select(db.func.count()).select_from(Supporter)
                                  .where(Supporter.deleted_at.is_not(None))) >= 1
         db.session.remove()
+    assert_stayed_home(live, phone)
+
+
+CWC_AGENT = {"delivery_agent": "actionkit test", "delivery_agent_ack_email": "ack@example.org",
+             "delivery_agent_contact_name": "Ops", "delivery_agent_contact_email": "ops@example.org",
+             "delivery_agent_contact_phone": "601-555-0199"}
+CWC_LABELS = {
+    "en": ("Queued for the House's Communicating with Congress system",
+           "Sent through the House's Communicating with Congress system"),
+    "es": ("En cola para el sistema «Communicating with Congress» de la Cámara de Representantes",
+           "Enviada por el sistema «Communicating with Congress» de la Cámara de Representantes"),
+}
+
+
+def _deliver_cwc(app: Flask) -> int:
+    """What the worker's delivery.send does for the pending CWC letters (the live app's broker is not consumed)."""
+    from actionkit.delivery import services as delivery_services
+    from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
+
+    sent = 0
+    with app.app_context():
+        ids = db.session.scalars(db.select(Delivery.id).where(Delivery.channel == Channel.CWC,
+                                                              Delivery.status == DeliveryStatus.PENDING)).all()
+        for delivery_id in ids:
+            held = delivery_services.claim(delivery_id)
+            db.session.commit()
+            if held is not None and delivery_services.attempt(held) is DeliveryStatus.SENT:
+                sent += 1
+            db.session.commit()
+        db.session.remove()
+    return sent
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_letters_to_congress_go_through_cwc_and_say_so(live: Live, phone: Phone, lang: str) -> None:
+    from actionkit.delivery.fake_cwc import FakeCwc
+
+    page = phone.page
+    saved = dict(live.app.config["CWC"])
+    with FakeCwc(api_key="k", agent=CWC_AGENT["delivery_agent"]) as house:
+        live.app.config["CWC"].update(house_url=house.url, api_key="k", house_maintenance="", **CWC_AGENT)
+        try:
+            page.goto(f"{live.url}/act/{SLUG}")
+            if lang == "es":
+                with page.expect_navigation():
+                    page.click("#lang-es")
+            fill_details(phone, f"cwc.{lang}@example.org")
+            submit(phone, "#find-officials")
+            if page.locator("#confirm-officials").count():
+                submit(phone, "#confirm-officials")
+            # Only because the representative's letter goes through CWC, the page asks for a title; neutral first.
+            assert page.locator("#cwc-title").is_visible()
+            assert page.input_value("#title") == "none"
+            page.select_option("#title", "dr")
+            phone.shot(f"cwc-title-{lang}")
+            assert_fits(phone, f"cwc-title-{lang}")
+            submit(phone, "#send-letters")
+            wait_until_recorded(phone)
+            queued, sent = CWC_LABELS[lang]
+            assert queued in phone.text("#statuses")
+            assert _deliver_cwc(live.app) == 1
+            page.reload()
+            wait_until_recorded(phone)
+            assert sent in phone.text("#statuses") and queued not in phone.text("#statuses")
+            phone.shot(f"cwc-sent-{lang}")
+            delivered = ET.fromstring(next(iter(house.delivered.values())))
+            assert delivered.findtext("Constituent/Prefix") == "Dr."
+            assert delivered.findtext("Recipient/MemberOffice") == "HMS04"
+        finally:
+            live.app.config["CWC"].clear()
+            live.app.config["CWC"].update(saved)
     assert_stayed_home(live, phone)

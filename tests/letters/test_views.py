@@ -707,3 +707,22 @@ def test_cancelled_and_expired_deliveries_are_not_failed_for_the_supporter(app: 
     with app.test_request_context("/"), force_locale("es"):
         assert labels.status_label("expired") == "No se entregó a tiempo; ya no se enviará"
         assert labels.status_label("cancelled") == "Cancelada"
+def test_the_title_question_appears_only_when_a_letter_goes_through_cwc(journey: Journey, queued: dict,
+                                                                          app: Flask) -> None:
+    page = journey.find(JACKSON)
+    if 'id="confirm-form"' in page.get_data(as_text=True):
+        page = journey.post("confirm", page, confirm="yes")
+    assert 'id="cwc-title"' not in page.get_data(as_text=True)  # CWC not configured: no letter goes through it
+    app.config["CWC"].update(house_url="http://127.0.0.1:9", api_key="k")
+    page = journey.find(JACKSON)
+    if 'id="confirm-form"' in page.get_data(as_text=True):
+        page = journey.post("confirm", page, confirm="yes")
+    html = page.get_data(as_text=True)
+    assert 'id="cwc-title"' in html and '<option selected value="none">No title</option>' in html
+    bad = journey.sign(page, title="sir")
+    assert bad.status_code == 422
+    journey.sign(page, title="dr")
+    action = db.session.scalar(db.select(Action))
+    assert action.cwc_title == "dr"
+    rep = next(l.delivery for l in action.letters if l.office_type == "us_representative")
+    assert rep.channel.value == "cwc" and rep.destination.startswith("HMS")
