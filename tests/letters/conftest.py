@@ -246,3 +246,24 @@ class Journey:
 @pytest.fixture
 def journey(client: FlaskClient, campaign: Campaign, geocoded: FakeCensusGeocoder) -> Journey:
     return Journey(client, campaign, fake=geocoded)
+
+
+def emailed_link(action_id: int | None = None) -> str:
+    """The status page the action's confirmation e-mail links to (the page reached from the sign redirect is only
+    a receipt): the confirmation is sent as its task would, then read back from the file outbox."""
+    from email import message_from_bytes, policy
+
+    from flask import current_app
+
+    from actionkit.letters import confirmation
+    from actionkit.letters.models import Action
+
+    if action_id is None:
+        action_id = db.session.scalar(db.select(db.func.max(Action.id)))
+    confirmation.send_confirmation(action_id)
+    db.session.commit()
+    [path] = Path(current_app.config["MAIL"]["outbox"]).glob(f"confirmation-{action_id}.*.eml")
+    body = message_from_bytes(path.read_bytes(), policy=policy.default).get_content()
+    found = re.search(r"https?://[^/\s]+(/act/\S+/thanks/[^\s?]+\?lang=\w+)", body)
+    assert found, body
+    return found.group(1)
