@@ -710,6 +710,13 @@ def find_submission(token: str) -> Submission | None:
         or_(Submission.token_hash == digest, Submission.confirm_token_hash == digest)))
 
 
+def find_email_check(token: str) -> Submission | None:
+    """The submission an e-mail check link's token belongs to (never the sign redirect's token)."""
+    if not token or len(token) > 128:
+        return None
+    return db.session.scalar(db.select(Submission).where(Submission.confirm_token_hash == token_hash(token)))
+
+
 # --- campaigns that confirm the e-mail address before letters go out -------------------------------------------
 
 def confirmation_max_age() -> dt.timedelta:

@@ -404,6 +404,8 @@ def confirm_email(slug: str, token: str) -> Any:
     """The link e-mailed on campaigns that confirm addresses. GET shows a button (mail scanners open links;
     they must not confirm anything); its POST releases the letters to the worker."""
     submission, campaign = _submission_or_404(slug, token)
+    if services.find_email_check(token) is None:  # the sign redirect's token: this page's answer would tell a
+        abort(404)  # recorded first signature (a redirect) from a repeat ("expired")
     if submission.status in (SubmissionStatus.RECEIVED, SubmissionStatus.RECORDED):
         return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)
     if submission.status is not SubmissionStatus.AWAITING or _check_expired(submission):

@@ -163,6 +163,9 @@ def test_first_and_repeat_pages_stay_identical_before_and_after_the_worker(
         refused = journey.client.get(f"/privacy/delete/{token}")
         assert refused.status_code == 403 and "Please use the link in your email" in text(refused)
     assert journey.client.post(f"/privacy/delete/{_token(a)}", headers=journey.headers).status_code == 403
+    # Nor does it open the e-mail check page (a recorded first would be redirected, a repeat told "expired").
+    for token in (_token(a), _token(b)):
+        assert journey.client.get(f"{journey.base}/confirm-email/{token}").status_code == 404
     assert db.session.get(Action, action_id).supporter.deleted_at is None
 
 
