@@ -8,7 +8,7 @@ from flask import Flask
 from actionkit.db import utcnow
 from actionkit.delivery.models import Channel, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters.models import Action
+from actionkit.letters.models import Action, Submission, SubmissionStatus
 from actionkit.privacy import services, tasks
 from tests.factories import make_action, make_campaign, make_office, make_supporter
 
@@ -154,8 +154,6 @@ def test_deletion_removes_their_mail_from_the_file_outbox(app: Flask, tmp_path) 
 
 
 def test_the_receipts_office_snapshot_is_erased_after_retention(app: Flask) -> None:
-    from actionkit.letters.models import Submission, SubmissionStatus
-
     campaign = make_campaign()
     office = make_office(county="Snapshot")
     rows = [Submission(campaign_id=campaign.id, token_hash=f"{i:064d}", status=status, office_ids=[office.id],
