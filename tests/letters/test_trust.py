@@ -123,7 +123,8 @@ def _pages(journey: Journey, location: str, name: str) -> list[tuple[int, str, s
 
 
 def test_first_and_repeat_pages_stay_identical_before_and_after_the_worker(
-        journey: Journey, directory: Directory, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+        journey: Journey, directory: Directory, app: Flask, monkeypatch: pytest.MonkeyPatch,
+        statements: list[str]) -> None:
     """Someone signing with another person's address learns nothing by watching the page: a first signature's
     redirect page and a repeat's are the same at every point in time (different names and addresses, the same
     officials chosen: the two US senators, whom every Mississippian writes to)."""
@@ -141,8 +142,12 @@ def test_first_and_repeat_pages_stay_identical_before_and_after_the_worker(
     assert process_received() == 2  # the worker: the first is recorded, the repeat found and not recorded
     assert [s.status for s in db.session.scalars(db.select(Submission).order_by(Submission.id))] == [
         SubmissionStatus.RECORDED, SubmissionStatus.DUPLICATE]
+    statements.clear()
     after = _pages(journey, a, "Ana")
+    first_sql = list(statements)
+    statements.clear()
     assert after == _pages(journey, b, "Mallory")
+    assert first_sql == statements  # the same timing class: the same queries, in the same order
     html, spanish, status = after[0][2], after[1][2], after[2][2]
     assert "Your signature has reached us" in html and "Roger F. Wicker" in html and "Cindy Hyde-Smith" in html
     assert "Hemos recibido su firma" in spanish
