@@ -76,7 +76,6 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PUBLIC_URL=None,
         ALLOW_PLAIN_HTTP=False,  # production over http:// for a local trial only: no Secure cookies, no HSTS
         RETENTION_DAYS=30,
-        DELETE_LINK_MINUTES=60,  # the thank-you page's token may delete data this long after signing
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
         EMAIL_CONFIRMATION_DAYS=3,  # campaigns that confirm e-mail: unconfirmed signatures are erased after this

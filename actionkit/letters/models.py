@@ -154,5 +154,8 @@ class Submission(TimestampMixin, db.Model):
     confirm_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     confirm_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # The office ids the signer chose, for the receipt the sign redirect's page shows (the same for a first and a
+    # repeat signature); no name, no address. Erased by the retention purge.
+    office_ids: Mapped[Optional[list[int]]] = mapped_column(JSON)
 
     action: Mapped[Optional[Action]] = relationship()

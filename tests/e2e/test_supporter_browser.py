@@ -1,6 +1,6 @@
 """The supporter's journey in a real browser (headless Chromium through Playwright) at phone size: campaign page
--> officials -> letters (one left out, a paragraph added) -> signature -> thank-you page with each letter's
-status, in English, in Spanish (switched with the language link) and with JavaScript off. Every request must
+-> officials -> letters (one left out, a paragraph added) -> signature -> receipt -> the status link from the
+confirmation e-mail (read from the file outbox) with each letter's status, in English, in Spanish (switched with the language link) and with JavaScript off. Every request must
 stay on the app's own host, with no console errors and no CSP violations; nothing may overflow a 320 px screen.
 Skipped without Chromium, except on CI. Screenshots of every step go to test-artifacts/supporter/."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ from actionkit.letters.models import Action, Supporter
 from actionkit.letters.services import find_supporter
 from tests.conftest import PG_URL, REPO, _config
 from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
-from tests.letters.conftest import GULFPORT, build_directory, find_directory
+from tests.letters.conftest import GULFPORT, build_directory, emailed_link, find_directory
 
 ARTIFACTS = REPO / "test-artifacts" / "supporter"
 SLUG = campaigns.DEMO_SLUG
@@ -212,11 +212,12 @@ def check_recorded(live: Live, email: str, lang: str) -> None:
 
 
 def wait_until_recorded(phone: Phone, javascript: bool = True) -> None:
-    """The thank-you page shows the letters as being prepared until the worker has recorded them; the status
-    script reloads it then; without JavaScript the supporter follows the page's refresh link."""
+    """The sign redirect's page shows the letters as being prepared until the worker has recorded them; the
+    status script reloads it then; without JavaScript the supporter follows the page's refresh link. It then
+    shows the receipt (the same for a first and a repeat signature)."""
     page = phone.page
     if javascript:
-        page.locator("#statuses:not([data-preparing])").wait_for(timeout=15_000)
+        page.locator("#chosen").wait_for(timeout=15_000)
         return
     deadline = time.monotonic() + 15
     while page.locator("#statuses[data-preparing]").count():
@@ -225,9 +226,27 @@ def wait_until_recorded(phone: Phone, javascript: bool = True) -> None:
         submit(phone, "#refresh-link")
 
 
-def check_thanks(phone: Phone, expected_labels: dict[str, str], javascript: bool = True) -> None:
-    """Five letters listed, each with its delivery status (office title -> status label)."""
+def check_receipt(phone: Phone, offices: list[str], javascript: bool = True) -> None:
+    """The receipt lists the five officials chosen, and nothing about statuses or deleting data."""
     wait_until_recorded(phone, javascript)
+    chosen = phone.text("#chosen")
+    assert phone.page.locator("#chosen li").count() == 5
+    assert all(office in chosen for office in offices), chosen
+    assert phone.page.locator("#statuses").count() == 0 and phone.page.locator("#delete-link").count() == 0
+
+
+def open_emailed_link(live: Live, phone: Phone, email: str) -> None:
+    """Open the status link of the confirmation e-mail, sent as its task would and read from the file outbox."""
+    with live.app.app_context():
+        action_id = db.session.scalar(db.select(Action.id).join(Supporter).where(
+            Supporter.id == find_supporter(email).id))
+        path = emailed_link(action_id)
+        db.session.remove()
+    phone.page.goto(f"{live.url}{path}")
+
+
+def check_thanks(phone: Phone, expected_labels: dict[str, str]) -> None:
+    """Five letters listed, each with its delivery status (office title -> status label)."""
     items = phone.page.locator("#statuses li")
     assert items.count() == 5
     seen = {}
@@ -276,6 +295,12 @@ def test_english_journey_on_a_phone(live: Live, phone: Phone) -> None:
     phone.shot("thanks-preparing")
     assert_fits(phone, "thanks-preparing")
     live.worker.resume()
+    check_receipt(phone, ["Sheriff of Harrison County", "Mike Ezell", "Roger F. Wicker"])
+    assert page.inner_text("h1") == "Thank you!" and "Cindy Hyde-Smith" not in phone.text("#chosen")
+    phone.shot("receipt")
+    assert_fits(phone, "receipt")
+    open_emailed_link(live, phone, "ana.en@example.org")
+    assert page.inner_text("h1") == "Thank you, Ana!"
     check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
                          "State Senator, District 49": "Queued", "State Representative, District 121": "Queued",
                          "U.S. Senator for Mississippi": "Waiting to be printed for hand delivery"})
@@ -323,6 +348,13 @@ def test_spanish_journey_on_a_phone(live: Live, phone: Phone) -> None:
     submit(phone, "#send-letters")
     assert page.url.endswith("?lang=es"), page.url
     assert page.locator("html").get_attribute("lang") == "es"
+    check_receipt(phone, ["Sheriff del Condado de Harrison", "Mike Ezell", "Roger F. Wicker"])
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert "Hemos recibido su firma" in phone.text() and "Usted eligió escribir a" in phone.text()
+    phone.shot("receipt-es")
+    assert_fits(phone, "receipt-es")
+    open_emailed_link(live, phone, "ana.es@example.org")
+    assert page.url.endswith("?lang=es"), page.url
     assert page.inner_text("h1") == "¡Gracias, Ana!"
     check_thanks(phone, {"Sheriff del Condado de Harrison": "En espera de imprimirse para entregarla en mano",
                          "Mississippi": "En espera de imprimirse para entregarla en mano"})
@@ -400,14 +432,17 @@ def test_english_journey_without_javascript(live: Live, phone_without_js: Phone)
     phone.shot("composed-nojs")
 
     submit(phone, "#send-letters")
+    check_receipt(phone, ["Sheriff of Harrison County", "Mike Ezell"], javascript=False)
+    phone.shot("receipt-nojs")
+    open_emailed_link(live, phone, "ana.nojs@example.org")
     assert page.inner_text("h1") == "Thank you, Ana!"
     check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
-                         "State Senator, District 49": "Queued"}, javascript=False)
+                         "State Senator, District 49": "Queued"})
     phone.shot("thanks-nojs")
     check_recorded(live, "ana.nojs@example.org", "en")
     assert not [url for url in phone.requests if url.endswith(".js")], "scripts fetched with JavaScript off"
 
-    # The thank-you page's delete link works without the script too.
+    # The e-mailed page's delete link works without the script too.
     submit(phone, "#delete-link")
     phone.shot("delete-nojs")
     submit(phone, "#delete-data")
