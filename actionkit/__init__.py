@@ -73,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.webhooks import tasks as _webhooks_tasks  # noqa: F401
 
     from actionkit.campaigns.views import bp as campaigns_bp
+    from actionkit.delivery.hooks import bp as delivery_hooks_bp
     from actionkit.delivery.views import bp as delivery_bp
     from actionkit.letters.views import bp as letters_bp
     from actionkit.officials.views import bp as officials_bp
@@ -89,8 +90,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.api.views import api as api_bp
     from actionkit.api.views import bp as api_tokens_bp
 
-    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp,
-               progress_bp, toolkit_bp, toolkit_public_bp, webhooks_bp, api_bp, api_tokens_bp):
+    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, delivery_hooks_bp,
+               stats_bp, progress_bp, toolkit_bp, toolkit_public_bp, webhooks_bp, api_bp, api_tokens_bp):
         app.register_blueprint(bp)
     embedding.init_app(app)
     sharing.init_app(app)

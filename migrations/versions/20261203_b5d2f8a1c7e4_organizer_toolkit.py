@@ -4,7 +4,7 @@ webhook endpoints (Standard Webhooks receivers, Action Network) with the outbox 
 API tokens (stored as a keyed hash); the editable confirmation e-mail per campaign text
 
 Revision ID: b5d2f8a1c7e4
-Revises: 8c9d5962c2ae
+Revises: c4f2a8e61d39
 Create Date: 2026-12-03 16:05:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'b5d2f8a1c7e4'
-down_revision = '8c9d5962c2ae'
+down_revision = 'c4f2a8e61d39'
 branch_labels = None
 depends_on = None
 
