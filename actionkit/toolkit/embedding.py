@@ -12,7 +12,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
-from markupsafe import Markup
 
 from actionkit.campaigns import services as campaigns
 from actionkit.security import CSP
@@ -26,9 +25,8 @@ def requested() -> bool:
     cached = request.environ.get(_ENVIRON_KEY)
     if cached is None:
         path = request.path
-        cached = path.startswith("/act/") and (
-            path.endswith("/embed") or request.args.get(EMBED_PARAM) == "1"
-            or (request.method == "POST" and request.form.get(EMBED_PARAM) == "1"))
+        # Only the URL decides (never the body: the session is opened before body limits are enforced).
+        cached = path.startswith("/act/") and (path.endswith("/embed") or request.args.get(EMBED_PARAM) == "1")
         request.environ[_ENVIRON_KEY] = cached
     return bool(cached)
 
@@ -107,9 +105,9 @@ def _cross_site_cookies(resp: Response) -> None:
         resp.headers.add("Set-Cookie", "; ".join([*parts, "Secure", "SameSite=None", "Partitioned"]))
 
 
-def embed_field() -> Markup:
-    """The hidden field a form of an embedded step carries, so the next step stays embedded."""
-    return Markup(f'<input type="hidden" name="{EMBED_PARAM}" value="1">') if _safe_requested() else Markup("")
+def embed_args() -> dict[str, str]:
+    """URL arguments a form or link of an embedded step adds, so the next step stays embedded."""
+    return {EMBED_PARAM: "1"} if _safe_requested() else {}
 
 
 def _safe_requested() -> bool:
@@ -126,6 +124,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _embed_context() -> dict[str, Any]:
         embedded = _safe_requested()
-        return {"embedded": embedded, "embed_field": embed_field,
+        return {"embedded": embedded, "embed_args": embed_args,
                 "embed_origins": (_allowed_origins() or []) if embedded else []}
 

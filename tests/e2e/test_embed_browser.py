@@ -147,7 +147,7 @@ def test_embed_on_an_allowed_site_grows_and_signs(live: Any, browser_context: An
     frame.locator("#find-officials").click()
     frame.locator("#compose-form").wait_for(timeout=20_000)  # CSRF passed: the embedded cookie came back
     frame.locator("#send-letters").click()
-    frame.locator("#statuses").wait_for(timeout=20_000)
+    frame.locator("#letters-title").wait_for(timeout=20_000)  # the receipt, still inside the frame
     with app.app_context():
         deadline = time.monotonic() + 10
         action = None
