@@ -418,3 +418,48 @@ def test_english_journey_without_javascript(live: Live, phone_without_js: Phone)
                                  .where(Supporter.deleted_at.is_not(None))) >= 1
         db.session.remove()
     assert_stayed_home(live, phone)
+
+
+def test_spanish_letters_then_story_as_the_paragraph_on_a_phone(live: Live, phone: Phone) -> None:
+    """From the letters page to the story form and back: the story the supporter chose (a box, off by default)
+    fills their paragraph, which they can still change; it travels in a sealed cookie, never in a URL."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    story = "Me robaron en Gulfport y no llamé a la policía.\nTenía miedo de que compartieran mi estatus."
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}?lang=es")
+    fill_details(phone, "ana.historia@example.org")
+    submit(phone, "#find-officials")
+    if page.locator("#confirm-officials").count():
+        submit(phone, "#confirm-officials")
+    assert page.inner_text("h1") == "Sus cartas" and page.input_value("#personal") == ""
+    submit(phone, "#share-story-for-letters")
+    assert not page.is_checked("#use_in_letters")  # never chosen for them
+    assert "Sus cartas llevan su nombre y su dirección" in phone.text("#use-in-letters-field")
+    page.fill("#text", story)
+    page.check("#consent-0")  # only the organizers may read it
+    page.check("#use_in_letters")
+    assert Axe().run(page).violations_count == 0
+    assert_fits(phone, "story-for-letters-es")
+    submit(phone, "#send-story")
+    assert "Su historia, en sus cartas" in phone.text("#story-for-letters")
+    submit(phone, "#write-letters-with-story")
+    assert page.inner_text("h1") == "Sus cartas"
+    assert page.input_value("#personal") == story
+    assert "Como pidió, añadimos la historia que compartió" in phone.text("#story-paragraph-notice")
+    assert Axe().run(page).violations_count == 0
+    assert_fits(phone, "compose-with-story-es")
+    page.fill("#personal", story.split("\n")[0])  # they keep only the first sentence
+    submit(phone, "#send-letters")
+    assert page.inner_text("h1") == "¡Gracias, Ana!"
+    wait_until_recorded(phone)
+    assert not any("Gulfport" in url or "robaron" in url for url in phone.requests)
+    assert not [c for c in page.context.cookies() if c["name"] == "actionkit_paragraph"]  # cleared
+    with live.app.app_context():
+        supporter = find_supporter("ana.historia@example.org")
+        action = db.session.scalar(db.select(Action).where(Action.supporter_id == supporter.id))
+        assert all("Me robaron en Gulfport y no llamé a la policía.\n\nSincerely," in letter.body
+                   for letter in action.letters)
+        assert not any("estatus" in letter.body for letter in action.letters)
+        db.session.remove()
+    assert_stayed_home(live, phone)
