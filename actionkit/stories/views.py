@@ -43,6 +43,7 @@ def _lang() -> str:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    context.setdefault("signed", _signed())
     return render_template(template, lang=_lang(), **context), status
 
 
@@ -93,9 +94,15 @@ def _too_many(exc: Exception) -> tuple[str, int]:
 
 def _form(campaign: Campaign, **kwargs: Any) -> StoryForm:
     form = StoryForm(counties=services.counties(campaign.state), **kwargs)
-    if not offers_paragraph(campaign):  # letters that take no paragraph (or no letters): no such option
+    if not offers_paragraph(campaign) or _signed():  # letters that take no paragraph, or already sent
         del form.use_in_letters
     return form
+
+
+def _signed() -> int | None:
+    """1 when the story form was opened from the letters' thank-you page: those letters are already on their way,
+    so the story is not offered as their paragraph (it would only start a second signature)."""
+    return 1 if request.args.get("signed") == "1" else None
 
 
 @bp.route("/act/<slug>/story", methods=["GET", "POST"])

@@ -115,3 +115,17 @@ def test_sealed_paragraph_is_bound_to_its_campaign_and_its_key(journey: Journey,
     assert unseal_paragraph(step_state, campaign.id) is None  # a step's state is not a paragraph
     journey.client.set_cookie("actionkit_paragraph", "forged", path=journey.base)
     assert _paragraph_field(text(journey.client.get(f"{journey.base}/letters"))) == ""
+
+
+def test_after_the_letters_are_sent_the_story_is_not_offered_as_their_paragraph(journey: Journey, queued: dict) -> None:
+    signed = journey.complete(JACKSON)
+    thanks = text(journey.client.get(signed.headers["Location"]))
+    link = re.search(r'href="([^"]+)" id="story-link"', thanks).group(1).replace("&amp;", "&")
+    assert "signed=1" in link
+    form = text(journey.client.get(link))
+    assert 'name="use_in_letters"' not in form and "signed=1" in re.search(r'<form[^>]+id="story-form"', form).group(0)
+    sent = journey.client.post(link, data={"text": STORY, "consent": "private", "county": "", "use_in_letters": "y"},
+                               headers=journey.headers)
+    assert sent.status_code == 200 and 'id="write-letters-with-story"' not in text(sent)
+    assert not any(v.startswith("actionkit_paragraph=") for v in sent.headers.getlist("Set-Cookie"))
+    assert 'name="use_in_letters"' in text(journey.client.get(f"{journey.base}/story"))  # a story first: offered
