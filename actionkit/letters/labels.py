@@ -19,6 +19,10 @@ OFFICE_TYPE_NAMES = {
     OfficeType.STATE_REPRESENTATIVE: _l("your state representative"),
     OfficeType.US_REPRESENTATIVE: _l("your U.S. representative"),
     OfficeType.US_SENATOR: _l("your two U.S. senators"),
+    OfficeType.GOVERNOR: _l("your governor"),
+    OfficeType.LIEUTENANT_GOVERNOR: _l("your lieutenant governor"),
+    OfficeType.ATTORNEY_GENERAL: _l("your attorney general"),
+    OfficeType.SECRETARY_OF_STATE: _l("your secretary of state"),
 }
 
 DIVISION_QUESTIONS = {
@@ -109,7 +113,16 @@ def office_label(office: Office) -> str:
         return _("State Representative, District %(number)s", number=_number(division))
     if office.type is OfficeType.US_REPRESENTATIVE:
         return _("U.S. Representative, Congressional District %(number)s", number=_number(division))
-    return _("U.S. Senator for %(state)s", state=STATE_NAMES.get(division.state, division.name))
+    state = STATE_NAMES.get(division.state, division.name)
+    if office.type is OfficeType.GOVERNOR:
+        return _("Governor of %(state)s", state=state)
+    if office.type is OfficeType.LIEUTENANT_GOVERNOR:
+        return _("Lieutenant Governor of %(state)s", state=state)
+    if office.type is OfficeType.ATTORNEY_GENERAL:
+        return _("Attorney General of %(state)s", state=state)
+    if office.type is OfficeType.SECRETARY_OF_STATE:
+        return _("Secretary of State of %(state)s", state=state)
+    return _("U.S. Senator for %(state)s", state=state)
 
 
 def support_type_label(support_type: str) -> str:

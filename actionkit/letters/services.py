@@ -42,6 +42,10 @@ SALUTATIONS = {
     OfficeType.STATE_REPRESENTATIVE: "Representative",
     OfficeType.US_REPRESENTATIVE: "Representative",
     OfficeType.US_SENATOR: "Senator",
+    OfficeType.GOVERNOR: "Governor",
+    OfficeType.LIEUTENANT_GOVERNOR: "Lieutenant Governor",
+    OfficeType.ATTORNEY_GENERAL: "Attorney General",
+    OfficeType.SECRETARY_OF_STATE: "Secretary",
 }
 # Match warnings that promise the supporter a human check before delivery: the letters they concern are HELD.
 HOLD_WARNINGS = {

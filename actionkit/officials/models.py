@@ -32,6 +32,11 @@ class OfficeType(str, enum.Enum):
     STATE_REPRESENTATIVE = "state_representative"
     US_REPRESENTATIVE = "us_representative"
     US_SENATOR = "us_senator"
+    # Statewide executives (Open States executive files).
+    GOVERNOR = "governor"
+    LIEUTENANT_GOVERNOR = "lieutenant_governor"
+    ATTORNEY_GENERAL = "attorney_general"
+    SECRETARY_OF_STATE = "secretary_of_state"
 
 
 # Which kind of division each office type hangs off.
@@ -41,7 +46,13 @@ OFFICE_DIVISION = {
     OfficeType.STATE_REPRESENTATIVE: DivisionType.SLDL,
     OfficeType.US_REPRESENTATIVE: DivisionType.CD,
     OfficeType.US_SENATOR: DivisionType.STATE,
+    OfficeType.GOVERNOR: DivisionType.STATE,
+    OfficeType.LIEUTENANT_GOVERNOR: DivisionType.STATE,
+    OfficeType.ATTORNEY_GENERAL: DivisionType.STATE,
+    OfficeType.SECRETARY_OF_STATE: DivisionType.STATE,
 }
+STATEWIDE_EXECUTIVES = (OfficeType.GOVERNOR, OfficeType.LIEUTENANT_GOVERNOR, OfficeType.ATTORNEY_GENERAL,
+                        OfficeType.SECRETARY_OF_STATE)
 
 
 class AgreementStatus(str, enum.Enum):
