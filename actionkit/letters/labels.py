@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from actionkit.officials import matching
-from actionkit.officials.models import Division, DivisionType, Office, OfficeType
+from actionkit.officials.models import AgreementStatus, Division, DivisionType, Office, OfficeType
 from actionkit.officials.services import STATE_NAMES
 
 OFFICE_TYPE_NAMES = {
@@ -140,6 +140,18 @@ def agreement_summary(agency: str, participating: list[tuple[str, str]], pending
     if not parts:
         return _("No 287(g) agreement on ICE's list")
     return _("%(agency)s: %(agreements)s", agency=agency, agreements="; ".join(parts))
+
+
+def office_agreement_summary(office: Office) -> str | None:
+    """ICE's 287(g) agreements held by the office itself (e.g. a state attorney general's task force), or None."""
+    rows = sorted((a for a in office.agreements if a.ended_on is None),
+                  key=lambda a: (a.signed_on is None, a.signed_on, a.support_type))
+    if not rows:
+        return None
+    participating = [(a.support_type, a.signed_on.isoformat() if a.signed_on else "") for a in rows
+                     if a.status is AgreementStatus.PARTICIPATING]
+    pending = [a.support_type for a in rows if a.status is AgreementStatus.PENDING]
+    return agreement_summary(rows[0].agency, participating, pending)
 
 
 def status_label(status: str) -> str:

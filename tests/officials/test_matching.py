@@ -14,7 +14,7 @@ from actionkit.extensions import db
 from actionkit.officials import matching
 from actionkit.officials.geocoders import parse_coordinates_response, parse_response
 from actionkit.officials.matching import Accuracy, AddressError, choose, match, match_point, resolve_pending
-from actionkit.officials.models import DivisionType, GeocodeCacheEntry, OfficeType
+from actionkit.officials.models import STATEWIDE_EXECUTIVES, DivisionType, GeocodeCacheEntry, OfficeType
 from tests.officials.conftest import CENSUS_FIXTURES
 
 JACKSON = "400 High St, Jackson, MS 39201"
@@ -224,7 +224,10 @@ def test_geocoder_down_and_unknown_zip_still_accepts_with_everything_pending(ms_
     m = match("12 Elm St, Nowhere, MS 39999")
     assert (m.accuracy, m.source, m.retryable) == (Accuracy.NONE, "none", True)
     assert set(m.divisions) == {DivisionType.STATE} and len(m.offices[OfficeType.US_SENATOR]) == 2
-    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR}
+    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR} - set(STATEWIDE_EXECUTIVES)
+    # The statewide officials hang off the state, so they are matched even with the geocoder down.
+    assert [o.holder.name for o in m.offices[OfficeType.GOVERNOR]] == ["Tate Reeves"]
+    assert [o.holder.name for o in m.offices[OfficeType.ATTORNEY_GENERAL]] == ["Lynn Fitch"]
 
 
 def test_circuit_breaker_stops_calling_a_dead_geocoder(ms_app, fake_census):
