@@ -39,6 +39,7 @@ OFFICE_TYPE_LABELS = {
     OfficeType.LIEUTENANT_GOVERNOR: "Lieutenant governor",
     OfficeType.ATTORNEY_GENERAL: "Attorney general",
     OfficeType.SECRETARY_OF_STATE: "Secretary of state",
+    OfficeType.POLICE_CHIEF: "City police chief",
 }
 LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
 # The sample supporter of every preview (the official and county come from the directory).
@@ -56,7 +57,7 @@ MERGE_FIELD_HELP = {
     "official.salutation": "e.g. \"Sheriff Jones\", \"Senator Wicker\"; just \"Sheriff\" when unknown",
     "official.district": "the district, e.g. \"Harrison County\", \"Mississippi State Senate District 49\"",
     "official.office_type": "sheriff, state_senator, state_representative, us_representative, us_senator, "
-                            "governor, lieutenant_governor, attorney_general or secretary_of_state",
+                            "governor, lieutenant_governor, attorney_general, secretary_of_state or police_chief",
     "county": "the supporter's county (same as supporter.county)",
     "agreement_287g.active": "true when the county sheriff has a 287(g) agreement in force",
     "agreement_287g.pending": "true when the only agreements are pending",
@@ -437,11 +438,12 @@ def _made_up_office(state: str, office_type: OfficeType) -> tuple[Office, Offici
              OfficeType.GOVERNOR: (DivisionRecord.for_state(state), f"Governor of {state_name}"),
              OfficeType.LIEUTENANT_GOVERNOR: (DivisionRecord.for_state(state), f"Lieutenant Governor of {state_name}"),
              OfficeType.ATTORNEY_GENERAL: (DivisionRecord.for_state(state), f"Attorney General of {state_name}"),
-             OfficeType.SECRETARY_OF_STATE: (DivisionRecord.for_state(state), f"Secretary of State of {state_name}")}
+             OfficeType.SECRETARY_OF_STATE: (DivisionRecord.for_state(state), f"Secretary of State of {state_name}"),
+             OfficeType.POLICE_CHIEF: (DivisionRecord.for_place(state, "Gulfport"), "Chief of Police of Gulfport")}
     record, title = kinds[office_type]
     division = Division(ocd_id=record.ocd_id, name=record.name, type=record.type, state=state, geoid=record.geoid,
                         source="sample")
-    if OFFICE_DIVISION[office_type] not in (DivisionType.COUNTY, DivisionType.STATE):
+    if OFFICE_DIVISION[office_type] not in (DivisionType.COUNTY, DivisionType.STATE, DivisionType.PLACE):
         title = f"{title}, {record.name}"
     office = Office(type=office_type, title=title, seat="", division=division, source="sample")
     holder = Official(person_key="sample:pat-doe", name="Pat Doe", first_name="Pat", last_name="Doe",

@@ -23,6 +23,7 @@ OFFICE_TYPE_NAMES = {
     OfficeType.LIEUTENANT_GOVERNOR: _l("your lieutenant governor"),
     OfficeType.ATTORNEY_GENERAL: _l("your attorney general"),
     OfficeType.SECRETARY_OF_STATE: _l("your secretary of state"),
+    OfficeType.POLICE_CHIEF: _l("your city's police chief"),
 }
 
 DIVISION_QUESTIONS = {
@@ -99,6 +100,8 @@ def division_label(division: Division) -> str:
         return _("State Senate District %(number)s", number=_number(division))
     if division.type is DivisionType.SLDL:
         return _("State House District %(number)s", number=_number(division))
+    if division.type is DivisionType.PLACE:
+        return division.name
     return STATE_NAMES.get(division.state, division.name)
 
 
@@ -107,6 +110,8 @@ def office_label(office: Office) -> str:
     division = office.division
     if office.type is OfficeType.SHERIFF:
         return _("Sheriff of %(county)s", county=division_label(division))
+    if office.type is OfficeType.POLICE_CHIEF:
+        return _("Chief of Police of %(place)s", place=division.name)
     if office.type is OfficeType.STATE_SENATOR:
         return _("State Senator, District %(number)s", number=_number(division))
     if office.type is OfficeType.STATE_REPRESENTATIVE:

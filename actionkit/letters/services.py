@@ -46,6 +46,7 @@ SALUTATIONS = {
     OfficeType.LIEUTENANT_GOVERNOR: "Lieutenant Governor",
     OfficeType.ATTORNEY_GENERAL: "Attorney General",
     OfficeType.SECRETARY_OF_STATE: "Secretary",
+    OfficeType.POLICE_CHIEF: "Chief",
 }
 # Match warnings that promise the supporter a human check before delivery: the letters they concern are HELD.
 HOLD_WARNINGS = {

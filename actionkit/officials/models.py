@@ -24,6 +24,7 @@ class DivisionType(str, enum.Enum):
     CD = "cd"
     SLDU = "sldu"
     SLDL = "sldl"
+    PLACE = "place"  # a Census incorporated place (city, town, village)
 
 
 class OfficeType(str, enum.Enum):
@@ -37,6 +38,8 @@ class OfficeType(str, enum.Enum):
     LIEUTENANT_GOVERNOR = "lieutenant_governor"
     ATTORNEY_GENERAL = "attorney_general"
     SECRETARY_OF_STATE = "secretary_of_state"
+    # Municipal police (staff-maintained police chiefs CSV).
+    POLICE_CHIEF = "police_chief"
 
 
 # Which kind of division each office type hangs off.
@@ -50,6 +53,7 @@ OFFICE_DIVISION = {
     OfficeType.LIEUTENANT_GOVERNOR: DivisionType.STATE,
     OfficeType.ATTORNEY_GENERAL: DivisionType.STATE,
     OfficeType.SECRETARY_OF_STATE: DivisionType.STATE,
+    OfficeType.POLICE_CHIEF: DivisionType.PLACE,
 }
 STATEWIDE_EXECUTIVES = (OfficeType.GOVERNOR, OfficeType.LIEUTENANT_GOVERNOR, OfficeType.ATTORNEY_GENERAL,
                         OfficeType.SECRETARY_OF_STATE)
@@ -70,7 +74,8 @@ class Division(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(255))
     type: Mapped[DivisionType] = mapped_column(_enum(DivisionType), index=True)
     state: Mapped[str] = mapped_column(String(2), index=True)  # lower-case postal code, e.g. "ms"
-    geoid: Mapped[Optional[str]] = mapped_column(String(16), index=True)  # Census GEOID: 28, 28049, 2802, 28037
+    geoid: Mapped[Optional[str]] = mapped_column(String(16), index=True)  # Census GEOID: 28, 28049, 2802, 28037,
+    # 2836000 (place)
     source: Mapped[str] = mapped_column(String(64))
     as_of: Mapped[Optional[dt.date]] = mapped_column(Date)
 

@@ -121,7 +121,8 @@ def test_cache_rows_hold_districts_only_never_the_address(ms_app):
     assert all(len(k) == 64 for k in keys) and plain not in keys
     payload = rows[0]["divisions"]
     payload = json.loads(payload) if isinstance(payload, str) else payload
-    assert set(payload) == {"state", "county", "cd", "sldu", "sldl"}
+    assert set(payload) == {"state", "county", "cd", "sldu", "sldl", "place"}
+    assert payload["place"] == {"geoid": "2836000", "name": ""}  # the city's name would say where they live
     assert all(set(v) == {"geoid", "name"} for v in payload.values())
 
 
@@ -168,7 +169,8 @@ def test_geocoder_500_falls_back_to_the_zip_and_the_supporter_picks_in_a_split_z
     assert (m.accuracy, m.source, m.needs_confirmation, m.retryable) == (Accuracy.ZIP, "zip", True, True)
     assert m.divisions[DivisionType.COUNTY].name == "Hinds County"
     assert numbers(m.candidates[DivisionType.CD]) == [2, 3]
-    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE}
+    # no ZIP or county shape says which city: police chiefs wait for the full match too
+    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE, OfficeType.POLICE_CHIEF}
     assert {"geocoder_unavailable", "zip_only", "zip_spans_districts", "levels_pending"} <= set(m.warnings)
     assert OfficeType.US_REPRESENTATIVE not in m.offices and len(m.offices[OfficeType.US_SENATOR]) == 2
     assert len(fake_census.requests) == 2  # one retry
@@ -363,7 +365,8 @@ def test_match_point_uses_the_boundary_files_when_the_geocoder_is_down(ms_app, f
     m = match_point(*HATTIESBURG_POINT)
     assert (m.accuracy, m.source, m.retryable) == (Accuracy.ROOFTOP, "boundaries", True)
     assert m.divisions[DivisionType.COUNTY].name == "Forrest County" and m.divisions[DivisionType.CD].geoid == "2804"
-    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE}
+    # no ZIP or county shape says which city: police chiefs wait for the full match too
+    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE, OfficeType.POLICE_CHIEF}
     near_line = match_point(32.3500, -90.1760)  # ~70 m from the CD 2/3 line in the 1:20m file
     assert numbers(near_line.candidates[DivisionType.CD]) == [2, 3] and "near_district_line" in near_line.warnings
     with pytest.raises(AddressError) as err:
@@ -400,7 +403,7 @@ def test_match_point_without_boundaries_or_geocoder_only_knows_the_state(app, fa
     fake_census.mode = "500"
     m = match_point(*CAPITOL_POINT)
     assert m.accuracy is Accuracy.NONE and not m.offices  # empty directory: only the state is known
-    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR}
+    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR} - set(STATEWIDE_EXECUTIVES)
 
 
 def test_cli_match_prints_the_match(ms_app):
