@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from actionkit.extensions import db
 from actionkit.officials import importers
-from actionkit.officials.importers import sheriffs
+from actionkit.officials.importers import police_chiefs, sheriffs
 from actionkit.db import utcnow
 from actionkit.officials.models import (ChannelChange, ChannelChangeStatus, Division, Office, OfficeType, Official,
                                         SyncRun)
@@ -269,9 +269,16 @@ class ImportPreview:
         return [r for r in self.rows if r.get("changed")]
 
 
+def _upload_importer(path: Path) -> Any:
+    """The staff CSV importer for an upload: police chiefs (a chief_name column) or sheriffs (the default)."""
+    head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
+    return police_chiefs if police_chiefs.sniff(path, head) else sheriffs
+
+
 def preview_upload(instance: Path, token: str, state: str) -> ImportPreview:
     """What applying the upload would change (nothing is written); SourceError for a malformed file."""
-    rows = sheriffs.preview(upload_path(instance, token), state)
+    path = upload_path(instance, token)
+    rows = _upload_importer(path).preview(path, state)
     return ImportPreview([r for r in rows if "error" not in r], [r for r in rows if "error" in r])
 
 
@@ -280,7 +287,7 @@ def apply_upload(instance: Path, token: str, state: str, file_name: str) -> Sync
     the caller commits and discards it (a rolled-back apply can be retried)."""
     path = upload_path(instance, token)
     ctx = importers.ImportContext()
-    report = sheriffs.load(path, state, ctx)
+    report = _upload_importer(path).load(path, state, ctx)
     db.session.add(SyncRun(source=report.source, location=f"upload: {file_name}"[:1024],
                            sha256=importers.sha256_of(path), as_of=ctx.date_for(path), counts=report.counts(),
                            changes=report.changes[:500]))

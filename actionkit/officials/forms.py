@@ -51,7 +51,7 @@ class OfficeForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField("Sheriffs CSV", validators=[FileRequired("Choose a CSV file.")])
+    file = FileField("Sheriffs or police chiefs CSV", validators=[FileRequired("Choose a CSV file.")])
     state = SelectField("State", choices=STATE_CHOICES, default="ms")
     submit = SubmitField("Upload and preview")
 

@@ -666,6 +666,9 @@ def _from_result(result: GeocodeResult, norm: NormalizedAddress, state: str, lev
     several = len(matches) > 1 and any(len(v) > 1 for v in areas.values())
     found = _resolve_areas(state, {k: v for k, v in areas.items() if k is not DivisionType.STATE}, warnings)
     missing = [k for k in DISTRICT_TYPES if k not in found]
+    # No places layer in the answer (not asked for, or an error): city police chiefs wait for a retry.
+    places_unknown = OfficeType.POLICE_CHIEF in levels and not any(
+        DivisionType.PLACE in m.geographies.answered for m in matches)
     if several:
         if not fallback:
             return None
@@ -689,7 +692,8 @@ def _from_result(result: GeocodeResult, norm: NormalizedAddress, state: str, lev
         _cache_put(key, found, Accuracy.STREET, geocoder.name, absent)
     filled_from_zip = any(k in found for k in missing)  # then only ZIP-level for those: the supporter confirms
     return _assemble(state, levels, found, accuracy=Accuracy.ZIP if filled_from_zip else Accuracy.STREET,
-                     source=geocoder.name, warnings=warnings, retryable=bool(missing), absent=absent)
+                     source=geocoder.name, warnings=warnings, retryable=bool(missing) or places_unknown,
+                     absent=absent)
 
 
 def _prepare(address: str | Mapping[str, Any], state: str, geocoder: Geocoder | None
@@ -700,6 +704,11 @@ def _prepare(address: str | Mapping[str, Any], state: str, geocoder: Geocoder | 
         raise _outside(state)
     geocoder = geocoder or get_geocoder()
     return norm, state, geocoder, cache_key(norm, state, geocoder)
+
+
+def _cache_covers(entry: GeocodeCacheEntry, levels: tuple[OfficeType, ...]) -> bool:
+    """False when police chiefs are wanted but the cached answer came without the places layer: ask again."""
+    return OfficeType.POLICE_CHIEF not in levels or DivisionType.PLACE.value in entry.divisions
 
 
 def _from_cache(entry: GeocodeCacheEntry, state: str, levels: tuple[OfficeType, ...]) -> Match:
@@ -719,7 +728,7 @@ def match(address: str | Mapping[str, Any], levels: Iterable[OfficeType | str] |
     wanted = _levels(levels)
     norm, state, geocoder, key = _prepare(address, state, geocoder)
     entry = _cache_get(key)
-    if entry is not None:
+    if entry is not None and _cache_covers(entry, wanted):
         return _from_cache(entry, state, wanted)
     if norm.kind == "rural_route":
         return _zip_match(norm, state, wanted, reason="rural_route", retryable=False)
@@ -741,7 +750,7 @@ def resolve_pending(address: str | Mapping[str, Any], levels: Iterable[OfficeTyp
     wanted = _levels(levels)
     norm, state, geocoder, key = _prepare(address, state, geocoder)
     entry = _cache_get(key)
-    if entry is not None:
+    if entry is not None and _cache_covers(entry, wanted):
         return _from_cache(entry, state, wanted)
     if norm.kind == "rural_route":
         return None

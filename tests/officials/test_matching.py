@@ -420,3 +420,41 @@ def test_cli_match_prints_the_match(ms_app):
     assert result.exit_code == 1 and "P.O. box" in result.output and "address_po_box" in result.output
     result = runner.invoke(args=["officials", "match", JACKSON, "--levels", "mayor"])
     assert result.exit_code == 2
+
+
+def test_outside_any_incorporated_place_the_sheriff_is_local_law_enforcement(ms_app):
+    body = fixture("ms_400_high_st_jackson.json")
+    body["result"]["addressMatches"][0]["geographies"]["Incorporated Places"] = []  # Census: in no place
+    levels = [OfficeType.SHERIFF, OfficeType.POLICE_CHIEF]
+    m = match(JACKSON, levels, geocoder=StubGeocoder(body))
+    assert m.complete and not m.pending and DivisionType.PLACE not in m.divisions
+    assert m.absent == {DivisionType.PLACE} and "no_city_police" in m.warnings
+    assert [o.title for o in m.offices[OfficeType.SHERIFF]] == ["Sheriff of Hinds County"]
+    assert "sheriff is your local law enforcement" in matching.message("no_city_police")
+    db.session.commit()
+    again = match(JACKSON, levels, geocoder=StubGeocoder(body))
+    assert again.source == "cache" and again.absent == {DivisionType.PLACE} and "no_city_police" in again.warnings
+    # A campaign without police chiefs is not told about city police at all.
+    assert "no_city_police" not in match(JACKSON, [OfficeType.SHERIFF], geocoder=StubGeocoder(body)).warnings
+
+
+@pytest.mark.parametrize("layer", [None, [{"status": "Layer query encountered an error: java.lang.RuntimeException"}]])
+def test_answer_without_the_places_layer_leaves_police_chiefs_pending_for_a_retry(ms_app, layer):
+    body = fixture("ms_400_high_st_jackson.json")
+    geos = body["result"]["addressMatches"][0]["geographies"]
+    if layer is None:
+        del geos["Incorporated Places"]
+    else:
+        geos["Incorporated Places"] = layer
+    levels = [OfficeType.SHERIFF, OfficeType.POLICE_CHIEF]
+    m = match(JACKSON, levels, geocoder=StubGeocoder(body))
+    assert m.pending == {OfficeType.POLICE_CHIEF} and m.retryable and "levels_pending" in m.warnings
+    assert [o.title for o in m.offices[OfficeType.SHERIFF]] == ["Sheriff of Hinds County"]
+    assert "no_city_police" not in m.warnings
+    db.session.commit()
+    # The cached answer lacks the place: a police-chief campaign asks the geocoder again (which now answers).
+    full = fixture("ms_400_high_st_jackson.json")
+    retried = matching.resolve_pending(JACKSON, levels, geocoder=StubGeocoder(full))
+    assert retried is not None and retried.source == "census"
+    # Jackson has no police chief in this directory: said so, nothing left pending
+    assert retried.absent == {DivisionType.PLACE} and "place_not_in_directory" in retried.warnings

@@ -17,12 +17,13 @@ from typing import Any, Generator, Optional
 from xml.etree import ElementTree
 
 import openpyxl
+from sqlalchemy.orm import selectinload
 from openpyxl.utils.datetime import from_excel
 
 from actionkit.extensions import db
 from actionkit.officials.importers import ImportContext
 from actionkit.officials.importers.counties import read_text
-from actionkit.officials.importers.sheriffs import SheriffIndex, sheriff_index
+from actionkit.officials.importers.sheriffs import SheriffIndex, county_key, sheriff_index
 from actionkit.officials.models import (
     STATEWIDE_EXECUTIVES, Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType,
 )
@@ -307,12 +308,26 @@ def _statewide(state: str) -> dict[OfficeType, Office]:
     return {o.type: o for o in offices}
 
 
-def _match(row: AgreementRow, index: SheriffIndex,
-           statewide: dict[OfficeType, Office] | None = None) -> tuple[Optional[Office], Optional[str]]:
-    """The seat a row is about (a sheriff, or the attorney general for the state's AG office), or (None, why)."""
+def _police(state: str) -> dict[str, Office]:
+    """The state's city police chief seats by loosely compared place name ('Jackson' -> office)."""
+    offices = db.session.scalars(
+        db.select(Office).join(Division)
+        .where(Division.state == state, Office.type == OfficeType.POLICE_CHIEF).options(selectinload(Office.division))
+    ).all()
+    return {county_key(o.division.name): o for o in offices}
+
+
+def _match(row: AgreementRow, index: SheriffIndex, statewide: dict[OfficeType, Office] | None = None,
+           police: dict[str, Office] | None = None) -> tuple[Optional[Office], Optional[str]]:
+    """The seat a row is about (a sheriff, the attorney general for the state's AG office, a city's police
+    chief for "<Place> Police Department"), or (None, why not)."""
     if "attorney general" in row.agency.lower():
         office = (statewide or {}).get(OfficeType.ATTORNEY_GENERAL)
         return (office, None) if office else (None, "no attorney general seat in the directory")
+    city = re.match(r"(?:city of\s+)?(.+?)\s+police\s+department", row.agency, re.I)
+    if city:
+        office = (police or {}).get(county_key(city.group(1)))
+        return (office, None) if office else (None, f"no police chief of {city.group(1)!r} in the directory")
     is_sheriff = (row.agency_type or "").lower() == "county" or "sheriff" in row.agency.lower()
     if not is_sheriff:
         return None, f"not a sheriff's office ({row.agency_type or 'no TYPE'})"
@@ -343,12 +358,13 @@ def load(path: Path, state: str, ctx: ImportContext) -> SyncReport:
     report.problems.extend(f"{path.name}: {p}" for p in sheet.problems)
     index = sheriff_index(state)
     statewide = _statewide(state)
+    police = _police(state)
 
     existing = db.session.scalars(db.select(Agreement287g).where(Agreement287g.state == state)).all()
     by_key = {(a.agency.casefold(), a.support_type.casefold(), a.status): a for a in existing}
     seen: set[int] = set()
     for row in ctx.progress(sheet.rows, len(sheet.rows), f"{KIND} {status.value} {state.upper()}"):
-        office, why = _match(row, index, statewide)
+        office, why = _match(row, index, statewide, police)
         if office is None:
             report.problems.append(f"{path.name}:{row.line}: {row.agency}, {row.support_type}: {why}; "
                                    "stored without a seat")
