@@ -24,6 +24,7 @@ OFFICE_TYPE_NAMES = {
     OfficeType.ATTORNEY_GENERAL: _l("your attorney general"),
     OfficeType.SECRETARY_OF_STATE: _l("your secretary of state"),
     OfficeType.POLICE_CHIEF: _l("your city's police chief"),
+    OfficeType.FIXED_TARGET: _l("the federal officials this campaign writes to"),
 }
 
 DIVISION_QUESTIONS = {
@@ -112,6 +113,8 @@ def office_label(office: Office) -> str:
         return _("Sheriff of %(county)s", county=division_label(division))
     if office.type is OfficeType.POLICE_CHIEF:
         return _("Chief of Police of %(place)s", place=division.name)
+    if office.type is OfficeType.FIXED_TARGET:
+        return office.title  # named by staff (e.g. "Secretary of Homeland Security"), as letters address it
     if office.type is OfficeType.STATE_SENATOR:
         return _("State Senator, District %(number)s", number=_number(division))
     if office.type is OfficeType.STATE_REPRESENTATIVE:
@@ -157,6 +160,19 @@ def office_agreement_summary(office: Office) -> str | None:
                      if a.status is AgreementStatus.PARTICIPATING]
     pending = [a.support_type for a in rows if a.status is AgreementStatus.PENDING]
     return agreement_summary(rows[0].agency, participating, pending)
+
+
+# Letters page groups: officials elected where the supporter lives, and those in Washington (Congress and the
+# federal agencies the campaign writes to).
+WASHINGTON = (OfficeType.US_REPRESENTATIVE, OfficeType.US_SENATOR, OfficeType.FIXED_TARGET)
+
+
+def target_groups(drafts: list) -> list[tuple[str, list]]:
+    """[(heading, drafts)] in order, empty groups left out; each draft has .target.office."""
+    local = [d for d in drafts if d.target.office.type not in WASHINGTON]
+    federal = [d for d in drafts if d.target.office.type in WASHINGTON]
+    return [(heading, items) for heading, items in ((_("Your local and state officials"), local),
+                                                    (_("In Washington"), federal)) if items]
 
 
 def status_label(status: str) -> str:

@@ -50,6 +50,25 @@ class OfficeForm(FlaskForm):
     submit = SubmitField("Save")
 
 
+class FixedTargetForm(FlaskForm):
+    """A new target every supporter writes to (a federal agency head, an ICE field office)."""
+
+    title = StringField("Title (the office, as letters address it)", validators=[Length(max=255)])
+    name = StringField("Holder's full name (empty when unknown: letters go to the office)",
+                       validators=[Optional(), Length(max=255)])
+    first_name = StringField("First name", validators=[Optional(), Length(max=128)])
+    last_name = StringField("Last name (used in the salutation)", validators=[Optional(), Length(max=128)])
+    email = StringField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
+    postal_address = TextAreaField("Postal address", validators=[Optional(), Length(max=1000)],
+                                   render_kw={"rows": 4})
+    fax = StringField("Fax", validators=[Optional(), Length(max=64)])
+    web_form_url = StringField("Web contact form (not sent through: such letters go to the print to-do)",
+                               validators=[Optional(), URL(), Length(max=512)])
+    phone = StringField("Phone (for the call page)", validators=[Optional(), Length(max=64)])
+    website = StringField("Website", validators=[Optional(), URL(), Length(max=512)])
+    submit = SubmitField("Create the target")
+
+
 class UploadForm(FlaskForm):
     file = FileField("Sheriffs or police chiefs CSV", validators=[FileRequired("Choose a CSV file.")])
     state = SelectField("State", choices=STATE_CHOICES, default="ms")

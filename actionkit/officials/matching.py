@@ -399,6 +399,10 @@ def _state_division(state: str) -> Division:
     return division or _transient(state, Area(DivisionType.STATE, services.STATE_FIPS[state], ""))
 
 
+def _country_division() -> Division | None:
+    return db.session.scalar(db.select(Division).where(Division.ocd_id == services.COUNTRY_OCD))
+
+
 def _offices(divisions: Mapping[DivisionType, Division], levels: tuple[OfficeType, ...]) -> dict[OfficeType,
                                                                                                   list[Office]]:
     ids = {d.id: t for t, d in divisions.items() if d.id is not None}
@@ -440,10 +444,15 @@ def _assemble(state: str, levels: tuple[OfficeType, ...], found: Mapping[Divisio
             candidates[kind] = unique
     if DivisionType.STATE not in divisions:
         divisions[DivisionType.STATE] = _state_division(state)
-    divisions = {k: divisions[k] for k in DivisionType if k in divisions}  # state, county, cd, sldu, sldl
+    if DivisionType.COUNTRY not in divisions and OfficeType.FIXED_TARGET in levels:
+        country = _country_division()
+        if country is not None:  # no fixed target created yet: nothing to write to
+            divisions[DivisionType.COUNTRY] = country
+    divisions = {k: divisions[k] for k in DivisionType if k in divisions}  # state, county, cd, sldu, sldl, …
     offices = _offices(divisions, levels)
     pending = frozenset(lv for lv in levels if OFFICE_DIVISION[lv] not in divisions
-                        and OFFICE_DIVISION[lv] not in candidates and OFFICE_DIVISION[lv] not in absent)
+                        and OFFICE_DIVISION[lv] not in candidates and OFFICE_DIVISION[lv] not in absent
+                        and lv is not OfficeType.FIXED_TARGET)
     for level in levels:
         division = divisions.get(OFFICE_DIVISION[level])
         if division is not None and division.id is not None and not offices.get(level):

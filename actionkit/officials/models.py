@@ -25,6 +25,7 @@ class DivisionType(str, enum.Enum):
     SLDU = "sldu"
     SLDL = "sldl"
     PLACE = "place"  # a Census incorporated place (city, town, village)
+    COUNTRY = "country"  # the United States: fixed targets every supporter writes to hang off it
 
 
 class OfficeType(str, enum.Enum):
@@ -40,6 +41,8 @@ class OfficeType(str, enum.Enum):
     SECRETARY_OF_STATE = "secretary_of_state"
     # Municipal police (staff-maintained police chiefs CSV).
     POLICE_CHIEF = "police_chief"
+    # Staff-created targets every supporter writes to, whatever the address (a federal agency head, an ICE office).
+    FIXED_TARGET = "fixed_target"
 
 
 # Which kind of division each office type hangs off.
@@ -54,6 +57,7 @@ OFFICE_DIVISION = {
     OfficeType.ATTORNEY_GENERAL: DivisionType.STATE,
     OfficeType.SECRETARY_OF_STATE: DivisionType.STATE,
     OfficeType.POLICE_CHIEF: DivisionType.PLACE,
+    OfficeType.FIXED_TARGET: DivisionType.COUNTRY,
 }
 STATEWIDE_EXECUTIVES = (OfficeType.GOVERNOR, OfficeType.LIEUTENANT_GOVERNOR, OfficeType.ATTORNEY_GENERAL,
                         OfficeType.SECRETARY_OF_STATE)

@@ -69,6 +69,9 @@ def ocd_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9._~-]", "", s)
 
 
+COUNTRY_OCD = "ocd-division/country:us"
+
+
 def state_ocd(state: str) -> str:
     return f"ocd-division/country:us/state:{state}"
 
@@ -103,6 +106,11 @@ class DivisionRecord:
     def for_county(cls, state: str, name: str, geoid: str | None = None) -> "DivisionRecord":
         full = name if re.search(r"\b(county|parish|borough)$", name, re.I) else f"{name} County"
         return cls(county_ocd(state, name), full, DivisionType.COUNTY, state, geoid)
+
+    @classmethod
+    def for_country(cls) -> "DivisionRecord":
+        """The United States, where fixed targets sit (state "us": not one of the states)."""
+        return cls(COUNTRY_OCD, "United States", DivisionType.COUNTRY, "us", None)
 
     @classmethod
     def for_place(cls, state: str, name: str, geoid: str | None = None) -> "DivisionRecord":
