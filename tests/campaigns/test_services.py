@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 
 from actionkit.campaigns import services
+from actionkit.campaigns.services import DEMO_TEMPLATES
 from actionkit.campaigns.models import Campaign, CampaignStatus, Personalisation
 from actionkit.db import utcnow
 from actionkit.extensions import db
@@ -44,8 +45,10 @@ def test_demo_campaign(app: Flask) -> None:
     assert created and campaign.status is CampaignStatus.LIVE and campaign.state == "ms"
     assert campaign.text("en").title == "End ICE detainer agreements in Mississippi"
     assert campaign.text("es").title.startswith("Pongamos fin")
-    assert campaign.office_types == list(OfficeType) and campaign.personalisation is Personalisation.PARAGRAPH
-    assert sorted(t.office_type for t in campaign.templates) == sorted(t.value for t in OfficeType)
+    assert campaign.office_types == list(DEMO_TEMPLATES) and campaign.personalisation is Personalisation.PARAGRAPH
+    assert campaign.office_types == [OfficeType.SHERIFF, OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE,
+                                     OfficeType.US_REPRESENTATIVE, OfficeType.US_SENATOR]
+    assert sorted(t.office_type for t in campaign.templates) == sorted(t.value for t in DEMO_TEMPLATES)
     assert all(t.lang == "en" and validate_template(t.subject, t.body) == [] for t in campaign.templates)
     assert "{% if agreement_287g.active %}" in campaign.template(OfficeType.SHERIFF, "es").body
     campaign.personalisation = Personalisation.LOCKED

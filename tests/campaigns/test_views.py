@@ -199,7 +199,7 @@ INVALID = [
     ("slug with a double hyphen", {"slug": "end--287g"}, "lower-case letters"),
     ("slug too long", {"slug": "a" * 81}, "Field cannot be longer than 80 characters"),
     ("no target", {"target_types": []}, "Choose at least one kind of official"),
-    ("unknown target", {"target_types": ["sheriff", "governor"]}, "&#39;governor&#39; is not a valid choice"),
+    ("unknown target", {"target_types": ["sheriff", "mayor"]}, "&#39;mayor&#39; is not a valid choice"),
     ("unknown state", {"state": "xx"}, "Not a valid choice"),
     ("unknown personalisation", {"personalisation": "anything"}, "Not a valid choice"),
     ("unknown letter language", {"letter_language": "fr"}, "Not a valid choice"),
@@ -469,3 +469,18 @@ def test_viewers_cannot_open_the_editor(app: Flask) -> None:
     assert client.get("/staff/campaigns/").status_code == 403
     assert client.post("/staff/campaigns/new", data=campaign_form()).status_code == 403
     assert _campaigns() == []
+
+
+def test_editor_lists_the_new_target_types_with_templates_and_previews(editor_client: FlaskClient) -> None:
+    page = html.unescape(editor_client.get("/staff/campaigns/new").get_data(as_text=True))
+    for kind, label in (("governor", "Governor"), ("lieutenant_governor", "Lieutenant governor"),
+                        ("attorney_general", "Attorney general"), ("secretary_of_state", "Secretary of state"),
+                        ("police_chief", "City police chief"), ("fixed_target", "Fixed targets")):
+        assert f'value="{kind}"' in page and label in page
+        assert f'name="tpl_{kind}_en-body"' in page and f'name="tpl_{kind}_es-body"' in page
+    for key, greeting in (("tpl_governor_en", "Dear Governor Doe,"), ("tpl_police_chief_en", "Dear Chief Doe,"),
+                          ("tpl_fixed_target_en", "Dear Pat Doe,")):
+        data = campaign_form(key=key, **{f"{key}-subject": "End 287(g)",
+                                         f"{key}-body": "Dear {{ official.salutation }},\n{{ official.title }}"})
+        result = editor_client.post("/staff/campaigns/preview", data=data).get_json()
+        assert result["ok"] is True and result["body"].startswith(greeting), result
