@@ -454,3 +454,14 @@ def test_direct_counts_of_the_world_are_what_its_docstring_says(world):
             Delivery.status, Delivery.channel, deliveries=True).items():
         counts[(status, channel)] = value
     assert counts[("pending", "email")] == 5 and counts[("held", "email")] == 8
+
+
+def test_the_office_type_filter_knows_the_new_target_types(client, login, world):
+    """The stats filter lists every office type (the page broke on a type it had no label for)."""
+    login(Role.VIEWER)
+    response = client.get("/staff/stats", query_string={"office_type": "fixed_target"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for value, label in (("governor", "Governor"), ("attorney_general", "Attorney general"),
+                         ("police_chief", "City police chiefs"), ("fixed_target", "Fixed targets")):
+        assert f'value="{value}"' in html and label in html
