@@ -63,3 +63,13 @@ def test_a_fixed_target_with_no_channel_blocks_publishing(app, directory):  # ty
     assert [p.message for p in editor.publish_problems(campaign) if p.field == "target_types"] == [
         "Director of ICE has no way to receive letters (no email, postal address, fax or web form link); add one "
         "in the officials admin before publishing."]
+
+
+def test_fixed_targets_need_no_address_match(client, geocoded, fixed, queued):  # type: ignore[no-untyped-def]
+    """With the geocoder down, local officials wait, but the fixed targets' letters are written at once."""
+    campaign, dhs, _ = fixed
+    geocoded.mode = "500"
+    page = Journey(client, campaign, fake=geocoded).find({"street": "12 Elm St", "city": "Nowhere", "zip": "39999"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert f'name="include" value="{dhs.id}"' in html and "Secretary of Homeland Security" in html
