@@ -226,7 +226,7 @@ def test_geocoder_down_and_unknown_zip_still_accepts_with_everything_pending(ms_
     m = match("12 Elm St, Nowhere, MS 39999")
     assert (m.accuracy, m.source, m.retryable) == (Accuracy.NONE, "none", True)
     assert set(m.divisions) == {DivisionType.STATE} and len(m.offices[OfficeType.US_SENATOR]) == 2
-    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR} - set(STATEWIDE_EXECUTIVES)
+    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR, OfficeType.FIXED_TARGET} - set(STATEWIDE_EXECUTIVES)
     # The statewide officials hang off the state, so they are matched even with the geocoder down.
     assert [o.holder.name for o in m.offices[OfficeType.GOVERNOR]] == ["Tate Reeves"]
     assert [o.holder.name for o in m.offices[OfficeType.ATTORNEY_GENERAL]] == ["Lynn Fitch"]
@@ -403,7 +403,7 @@ def test_match_point_without_boundaries_or_geocoder_only_knows_the_state(app, fa
     fake_census.mode = "500"
     m = match_point(*CAPITOL_POINT)
     assert m.accuracy is Accuracy.NONE and not m.offices  # empty directory: only the state is known
-    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR} - set(STATEWIDE_EXECUTIVES)
+    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR, OfficeType.FIXED_TARGET} - set(STATEWIDE_EXECUTIVES)
 
 
 def test_cli_match_prints_the_match(ms_app):
