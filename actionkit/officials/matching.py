@@ -459,7 +459,8 @@ def _assemble(state: str, levels: tuple[OfficeType, ...], found: Mapping[Divisio
             _warn(warnings, "no_office")
     if OfficeType.POLICE_CHIEF not in levels and "place_not_in_directory" in warnings:
         warnings.remove("place_not_in_directory")  # only worth saying when the campaign writes to police chiefs
-    elif DivisionType.PLACE in absent and OfficeType.POLICE_CHIEF in levels and not places:
+    elif DivisionType.PLACE in absent and OfficeType.POLICE_CHIEF in levels \
+            and "place_not_in_directory" not in warnings:  # in no city at all, not merely one we lack
         _warn(warnings, "no_city_police")
     redrawn = RECENTLY_REDRAWN.get(state, {})
     for kind, numbers in redrawn.items():
@@ -671,7 +672,8 @@ def _from_result(result: GeocodeResult, norm: NormalizedAddress, state: str, lev
     warnings: list[str] = []
     # The places layer answered with no place: the address is outside any city or town (no city police).
     absent = {DivisionType.PLACE} if all(DivisionType.PLACE in m.geographies.answered
-                                         and not m.geographies.areas.get(DivisionType.PLACE) for m in matches) else set()
+                                         and not m.geographies.areas.get(DivisionType.PLACE)
+                                         for m in matches) else set()
     several = len(matches) > 1 and any(len(v) > 1 for v in areas.values())
     found = _resolve_areas(state, {k: v for k, v in areas.items() if k is not DivisionType.STATE}, warnings)
     missing = [k for k in DISTRICT_TYPES if k not in found]

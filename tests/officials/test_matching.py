@@ -458,3 +458,15 @@ def test_answer_without_the_places_layer_leaves_police_chiefs_pending_for_a_retr
     assert retried is not None and retried.source == "census"
     # Jackson has no police chief in this directory: said so, nothing left pending
     assert retried.absent == {DivisionType.PLACE} and "place_not_in_directory" in retried.warnings
+
+
+def test_a_city_not_in_the_directory_stays_that_after_a_choice(ms_app):
+    """Two addresses (Northside Dr E/W), both in Jackson, which has no police chief here: after the supporter picks
+    a district the page still says the city is not in the directory, never that they have no city police."""
+    levels = [OfficeType.US_REPRESENTATIVE, OfficeType.POLICE_CHIEF]
+    m = match("1500 Northside Dr, Jackson, MS", levels,
+              geocoder=StubGeocoder(fixture("ms_1500_northside_dr_jackson_multiple.json")))
+    assert "place_not_in_directory" in m.warnings and "no_city_police" not in m.warnings
+    picked = choose(m, m.candidates[DivisionType.CD][0])
+    assert "place_not_in_directory" in picked.warnings and "no_city_police" not in picked.warnings
+    assert OfficeType.POLICE_CHIEF not in picked.pending
