@@ -40,10 +40,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from actionkit import i18n, security
+    from actionkit import errors, i18n, security
 
     i18n.init_app(app)
     security.init_app(app)
+    errors.init_app(app)
+
+    from actionkit import static_files
+
+    static_files.init_app(app)
 
     from actionkit.celery_app import celery_init_app
 
@@ -57,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.staff import models as _staff_models  # noqa: F401
     from actionkit.system import models as _system_models  # noqa: F401
     from actionkit.stats import models as _stats_models  # noqa: F401
+    from actionkit.stories import models as _stories_models  # noqa: F401
 
     # Register every Celery task in every process (web publishes them, the worker runs them).
     from actionkit.delivery import tasks as _delivery_tasks  # noqa: F401
@@ -72,12 +78,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.staff import auth as _staff_auth  # noqa: F401  (registers the user loader)
     from actionkit.privacy.views import bp as privacy_bp
     from actionkit.staff.views import bp as staff_bp
+    from actionkit.stats.public import bp as progress_bp
     from actionkit.stats.views import bp as stats_bp
     from actionkit.system.views import bp as system_bp
 
-    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp):
+    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp,
+               progress_bp):
         app.register_blueprint(bp)
     security.redact_logs(app)  # no URL token or client address in any log line
+
+    from actionkit.stories import views as stories_views
+
+    stories_views.init_app(app)
 
     from actionkit.campaigns.cli import campaigns_cli
     from actionkit.delivery.cli import delivery_cli

@@ -8,6 +8,9 @@ from typing import Any
 from flask import Flask
 
 
+MIN_SECRET_LENGTH = 32  # characters of ACTIONKIT_SECRET_KEY and ACTIONKIT_HMAC_KEY in production
+
+
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; raised at start-up with a readable message."""
 
@@ -66,13 +69,18 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         SESSION_COOKIE_SECURE=None,
         PROXY_FIX_HOPS=0,
         PUBLIC_URL=None,
+        ALLOW_PLAIN_HTTP=False,  # production over http:// for a local trial only: no Secure cookies, no HSTS
         RETENTION_DAYS=30,
         DELETE_LINK_MINUTES=60,  # the thank-you page's token may delete data this long after signing
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
-        SUBMISSION_REQUEUE_SECONDS=300,  # an unrecorded signature untouched this long is queued again
+        EMAIL_CONFIRMATION_DAYS=3,  # campaigns that confirm e-mail: unconfirmed signatures are erased after this
+        SUBMISSION_REQUEUE_SECONDS=120,  # an unrecorded signature untouched this long is queued again
+        CONFIRMATION_REQUEUE_SECONDS=120,  # an unsent confirmation is queued again at this age, then at 2x, 4x ...
+        PENDING_SWEEP_SECONDS=600,  # beat: how often targets that waited for the geocoder are matched again
         PUBLIC_RATE_LIMIT="10/minute;50/hour",
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
+        STORY_RATE_LIMIT="5/hour;20/day",
         STAFF_SESSION_HOURS=12,
         PASSWORD_HASH={},
         SQLALCHEMY_ENGINE_OPTIONS={},
@@ -81,6 +89,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg.from_prefixed_env("ACTIONKIT")
     else:
         cfg.update(test_config)
+    _limiter_settings(cfg)
 
     # from_prefixed_env parses JSON-looking values: an all-digit secret would arrive as an int.
     for key in ("SECRET_KEY", "HMAC_KEY", "ENCRYPTION_KEY", "ENCRYPTION_KEYS"):
@@ -91,6 +100,9 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if embedded is None:
         embedded = not cfg["DATABASE_URL"]
     cfg["EMBEDDED"] = bool(embedded)
+    cfg["ALLOW_PLAIN_HTTP"] = bool(cfg["ALLOW_PLAIN_HTTP"])
+    if test_config is None and cfg["DATABASE_URL"] and not app.testing:
+        _refuse_weak_production_settings(cfg)  # before anything is written into instance/
 
     db_url = cfg["DATABASE_URL"] or f"sqlite:///{instance / 'actionkit.sqlite'}"
     if db_url.startswith("postgres://"):
@@ -98,7 +110,9 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     elif db_url.startswith("postgresql://"):
         db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
     cfg["SQLALCHEMY_DATABASE_URI"] = db_url
-    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **(cfg["SQLALCHEMY_ENGINE_OPTIONS"] or {})}
+    # hide_parameters: a database error's text (logged, or shown by a debugger) never carries a row's values.
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True,
+                                        **(cfg["SQLALCHEMY_ENGINE_OPTIONS"] or {})}
 
     if not cfg["SECRET_KEY"]:
         if not cfg["EMBEDDED"]:
@@ -116,7 +130,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     else:
         cfg["PUBLIC_URL"] = str(cfg["PUBLIC_URL"]).rstrip("/")
     if cfg["SESSION_COOKIE_SECURE"] is None:
-        cfg["SESSION_COOKIE_SECURE"] = not cfg["EMBEDDED"]
+        cfg["SESSION_COOKIE_SECURE"] = not (cfg["EMBEDDED"] or cfg["ALLOW_PLAIN_HTTP"])
 
     # Personal data at rest: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key.
     keys = cfg.get("ENCRYPTION_KEYS") or cfg.get("ENCRYPTION_KEY")
@@ -148,6 +162,11 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
+        # A pool process is replaced after this many tasks or once its resident memory grows past this (KiB):
+        # during a database outage every failing task leaves tracebacks and pool state behind (about 85 MB per
+        # process was measured, never returned to the OS); a fresh process starts at about 100 MB.
+        "worker_max_tasks_per_child": 1000,
+        "worker_max_memory_per_child": 300_000,
     }
     celery.update({k.lower(): v for k, v in (cfg["CELERY"] or {}).items()})
     if str(celery["broker_url"]).startswith(("redis://", "rediss://")):
@@ -191,6 +210,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         "backoff_cap_seconds": 21600,
         "lease_seconds": 360,  # a claimed row is re-sent after this; must exceed CELERY task_time_limit
         "per_destination_per_hour": 30,  # most emails one inbox receives per hour; 0 turns pacing off
+        "digest_hour": 13,  # UTC hour after which offices on a daily digest get it (13 = 7 or 8 a.m. Central)
         "sweep_seconds": 60,  # how often beat runs delivery.sweep
         "sweep_batch": 500,
         "requeue_after_seconds": 120,  # a published task not yet claimed after this is published again
@@ -200,10 +220,12 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     }
     delivery.update({k.lower(): v for k, v in (cfg.get("DELIVERY") or {}).items()})
     for key in ("max_attempts", "deadline_hours", "backoff_base_seconds", "backoff_cap_seconds", "lease_seconds",
-                "per_destination_per_hour", "sweep_seconds", "sweep_batch", "requeue_after_seconds",
+                "per_destination_per_hour", "digest_hour", "sweep_seconds", "sweep_batch", "requeue_after_seconds",
                 "publish_timeout"):
         if not isinstance(delivery[key], (int, float)) or delivery[key] < 0:
             raise ConfigError(f"ACTIONKIT_DELIVERY__{key} must be a number >= 0, not {delivery[key]!r}")
+    if delivery["digest_hour"] > 23:
+        raise ConfigError(f"ACTIONKIT_DELIVERY__digest_hour must be an hour from 0 to 23, not {delivery['digest_hour']!r}")
     if delivery["lease_seconds"] <= float(celery.get("task_time_limit") or 0):
         raise ConfigError("ACTIONKIT_DELIVERY__lease_seconds must be greater than ACTIONKIT_CELERY__task_time_limit, "
                           "or a slow send could lose its row to a second worker and be sent twice")
@@ -243,3 +265,35 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
     if cfg["EMBEDDED"]:
         instance.mkdir(parents=True, exist_ok=True)
+
+
+def _limiter_settings(cfg: dict[str, Any]) -> None:
+    """Rate-limit store defaults: never fail a supporter's request because the counters' store is down; fall
+    back to per-process counters (logged once) while Flask-Limiter checks the store again at growing intervals."""
+    cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    cfg.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # A dead Redis must cost a request milliseconds, not the client library's default (no timeout).
+    cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+
+
+def _refuse_weak_production_settings(cfg: dict[str, Any]) -> None:
+    """Production (a database URL is set) refuses settings that are only safe on a developer's machine."""
+    problems = []
+    if cfg["EMBEDDED"]:
+        problems.append("ACTIONKIT_EMBEDDED=true turns off HSTS and Secure cookies and writes secrets into "
+                        "instance/; remove it")
+    if cfg.get("DEBUG"):
+        problems.append("ACTIONKIT_DEBUG=true shows tracebacks to anyone; remove it")
+    if cfg.get("WTF_CSRF_ENABLED") is False:
+        problems.append("ACTIONKIT_WTF_CSRF_ENABLED=false turns off CSRF protection on every form; remove it")
+    if cfg.get("SESSION_COOKIE_SECURE") is False and not (cfg["ALLOW_PLAIN_HTTP"] or cfg["EMBEDDED"]):
+        problems.append("ACTIONKIT_SESSION_COOKIE_SECURE=false sends session cookies over plain HTTP; remove it")
+    for name, key in (("ACTIONKIT_SECRET_KEY", "SECRET_KEY"), ("ACTIONKIT_HMAC_KEY", "HMAC_KEY")):
+        if cfg.get(key) and len(str(cfg[key])) < MIN_SECRET_LENGTH:  # a missing one is reported below
+            problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters; generate one with: "
+                            "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if cfg.get("PUBLIC_URL") and not str(cfg["PUBLIC_URL"]).startswith("https://") and not cfg["ALLOW_PLAIN_HTTP"]:
+        problems.append("ACTIONKIT_PUBLIC_URL must start with https:// (the address supporters use, served over "
+                        "TLS); only for a local trial over plain HTTP set ACTIONKIT_ALLOW_PLAIN_HTTP=true")
+    if problems:
+        raise ConfigError("Refusing to start in production:\n  - " + "\n  - ".join(problems))

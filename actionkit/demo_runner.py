@@ -1,7 +1,9 @@
 """`make demo`'s last step: run the web server, a Celery worker and beat together; Ctrl-C stops all three.
 
 With no ACTIONKIT_GEOCODER__census_url set, it also runs the fake Census geocoder (recorded-format responses,
-tests/data/census) so the demo works offline; `make demo GEOCODER=live` uses the real Census service."""
+tests/data/census) so the demo works offline; `make demo GEOCODER=live` uses the real Census service. Links in
+e-mails (written by the worker, outside any request) point at the address the demo serves, unless
+ACTIONKIT_PUBLIC_URL says otherwise."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +14,14 @@ import sys
 import time
 
 
+def public_url(host: str, port: str | int) -> str:
+    """The address the demo's web server answers on, as a browser types it."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -20,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--geocoder-port", default="8089")
     args = parser.parse_args(argv)
     py = sys.executable
+    os.environ.setdefault("ACTIONKIT_PUBLIC_URL", public_url(args.host, args.port))
     commands: dict[str, list[str]] = {}
     if args.geocoder == "fake" and not os.environ.get("ACTIONKIT_GEOCODER__census_url"):
         commands["geocoder"] = [py, "-m", "actionkit.officials.fake_geocoder", "--port", str(args.geocoder_port)]
@@ -40,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     for name, cmd in commands.items():
         procs[name] = subprocess.Popen(cmd, start_new_session=True)
-    print(f"actionkit demo: http://{args.host}:{args.port}/healthz  (Ctrl-C stops them all)",
+    print(f"actionkit demo: {os.environ['ACTIONKIT_PUBLIC_URL']}/healthz  (Ctrl-C stops them all)",
           flush=True)
     exit_code = 0
     while not stopping:

@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         resp.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), interest-cohort=()")
         resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if not app.config["EMBEDDED"]:
+        if not (app.config["EMBEDDED"] or app.config.get("ALLOW_PLAIN_HTTP")):
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return resp
 

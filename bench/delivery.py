@@ -326,6 +326,7 @@ def main() -> None:
     env.pop("ACTIONKIT_INSTANCE_PATH")
     env["ACTIONKIT_CELERY__beat_schedule_filename"] = str(tmp / "beat")
     env["ACTIONKIT_LOG_LEVEL"] = "INFO"
+    env["ACTIONKIT_TESTING"] = "true"  # embedded settings on a database URL: refused outside tests and benchmarks
     n = 0 if args.profile_only else args.n
     try:
         app = create_app({**config, "TESTING": False})

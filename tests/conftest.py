@@ -149,6 +149,7 @@ def worker_environment(app: Flask) -> dict[str, str]:
     env.update({
         "ACTIONKIT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "ACTIONKIT_EMBEDDED": "true",
+        "ACTIONKIT_TESTING": "true",  # embedded settings on a database URL are refused outside the test suite
         "ACTIONKIT_SECRET_KEY": app.config["SECRET_KEY"],
         "ACTIONKIT_ENCRYPTION_KEY": ",".join(app.config["ENCRYPTION_KEYS"]),
         "ACTIONKIT_HMAC_KEY": app.config["HMAC_KEY"],
@@ -202,3 +203,56 @@ def stop_process_group(proc: "subprocess.Popen[bytes]", timeout: float = 15) -> 
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of this test's own on a free port, to stop and start (never the shared one)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port, self.proc = folder, free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import socket
+        import subprocess
+        import time
+
+        executable = shutil.which("redis-server")
+        if executable is None:
+            missing_service("redis-server")
+        # Append-only, as docker-compose.yml runs it: queued tasks survive the restart.
+        self.proc = subprocess.Popen(
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+             "--appendonly", "yes", "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process_group(self.proc, timeout=5)
+            self.proc = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

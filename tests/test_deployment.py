@@ -186,6 +186,7 @@ def test_celery_app_option_resolves_to_the_celery_app(tmp_path):
     env.update({
         "ACTIONKIT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
         "ACTIONKIT_EMBEDDED": "false",
+        "ACTIONKIT_PUBLIC_URL": "https://act.example.org",
         "ACTIONKIT_CELERY__broker_url": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
     })
     probe = (
@@ -306,3 +307,32 @@ def test_env_example_names_only_real_settings(tmp_path):
             continue
         unknown.append(name)
     assert not unknown, f".env.example names variables the app never reads: {sorted(unknown)}"
+
+
+def test_compose_serves_https_through_caddy_in_front_of_web(compose):
+    caddy = compose["services"]["caddy"]
+    assert str(caddy["image"]).startswith("caddy:")
+    assert {"80:80", "443:443"} <= {str(p) for p in caddy["ports"]}
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
+    assert "ACTIONKIT_PUBLIC_URL" in _environment(caddy)
+    caddyfile = (REPO / "Caddyfile").read_text(encoding="utf-8")
+    assert "{$ACTIONKIT_PUBLIC_URL} {" in caddyfile and re.search(r"^\s*reverse_proxy web:8000$", caddyfile, re.M)
+
+
+def test_web_is_published_on_localhost_only_and_trusts_one_proxy(compose):
+    """Behind Caddy the client address comes from X-Forwarded-For; were port 8000 open to all, anyone could forge
+    that header and escape every rate limit."""
+    web = compose["services"]["web"]
+    assert [str(p) for p in web["ports"]] == ["127.0.0.1:8000:8000"]
+    for name in APP_SERVICES:
+        env = _environment(compose["services"][name])
+        assert env["ACTIONKIT_PROXY_FIX_HOPS"] == "${ACTIONKIT_PROXY_FIX_HOPS:-1}", name
+        for passed in ("ACTIONKIT_PUBLIC_RATE_LIMIT", "ACTIONKIT_STAFF_LOGIN_RATE_LIMIT",
+                       "ACTIONKIT_RATELIMIT_STORAGE_URI", "ACTIONKIT_ALLOW_PLAIN_HTTP"):
+            assert passed in env and env[passed] is None, (name, passed)  # from .env when set, else the default
+
+
+def test_compose_redis_keeps_queued_tasks_across_a_restart(compose):
+    redis = compose["services"]["redis"]
+    assert _command(redis)[:3] == ["redis-server", "--appendonly", "yes"]
+    assert any(str(v).endswith(":/data") for v in redis["volumes"])

@@ -28,7 +28,7 @@ from actionkit.staff.services import audit
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TEXT_FIELDS = ("title", "summary", "body")
 CAMPAIGN_FIELDS = ("slug", "state", "personalisation", "target_types", "letter_language", "goal", "starts_at",
-                   "ends_at")
+                   "ends_at", "confirm_email")
 OFFICE_TYPE_LABELS = {
     OfficeType.SHERIFF: "Sheriff",
     OfficeType.STATE_SENATOR: "State senator",
@@ -102,6 +102,7 @@ class CampaignDraft:
     goal: Optional[int] = None
     starts_at: Optional[dt.datetime] = None
     ends_at: Optional[dt.datetime] = None
+    confirm_email: bool = False
     texts: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> title/summary/body
     templates: dict[str, TemplateText] = field(default_factory=dict)  # template_key -> subject/body
 
@@ -155,6 +156,7 @@ def draft_from(campaign: Campaign) -> CampaignDraft:
         slug=campaign.slug, state=campaign.state, personalisation=campaign.personalisation,
         target_types=list(campaign.target_types), letter_language=campaign.letter_language, goal=campaign.goal,
         starts_at=_aware(campaign.starts_at), ends_at=_aware(campaign.ends_at),
+        confirm_email=bool(campaign.confirm_email),
         texts={t.lang: {f: getattr(t, f) or "" for f in TEXT_FIELDS} for t in campaign.texts},
         templates={template_key(t.office_type, t.lang): TemplateText(t.subject, t.body) for t in campaign.templates},
     )
@@ -224,6 +226,24 @@ def _missing_templates(target_types: Iterable[str], letter_language: str,
             problems.append(Problem(key, f"{label} is targeted, so it needs a letter in "
                                          f"{LANGUAGE_LABELS.get(letter_language, letter_language)}.", "subject"))
     return problems
+
+
+def untranslated(draft: CampaignDraft) -> list[str]:
+    """Warnings (saving still works): a targeted letter with no text in a supporter language other than the one
+    officials receive, so those supporters would sign a letter they cannot read."""
+    warnings = []
+    for lang in LANGUAGES:
+        if lang == draft.letter_language:
+            continue
+        for kind in draft.target_types:
+            if kind not in {t.value for t in OfficeType}:
+                continue
+            text = draft.templates.get(template_key(kind, lang))
+            if text is None or text.blank:
+                language = LANGUAGE_LABELS.get(lang, lang)
+                warnings.append(f"{OFFICE_TYPE_LABELS[OfficeType(kind)]} letter has no {language} text: "
+                                f"{language}-speaking supporters see only the letter officials receive.")
+    return warnings
 
 
 # --- saving ---------------------------------------------------------------------------------------------------
@@ -319,7 +339,8 @@ def clone(campaign: Campaign, actor: Optional[StaffUser]) -> Campaign:
     """A draft copy (texts and templates, no dates) under a new slug, for next month's variant."""
     copy = Campaign(slug=unique_slug(f"{campaign.slug}-copy"), state=campaign.state, status=CampaignStatus.DRAFT,
                     personalisation=campaign.personalisation, target_types=list(campaign.target_types),
-                    letter_language=campaign.letter_language, goal=campaign.goal)
+                    letter_language=campaign.letter_language, goal=campaign.goal,
+                    confirm_email=campaign.confirm_email)
     copy.texts = [CampaignText(lang=t.lang, title=(t.title + " (copy)" if t.lang == "en" else t.title)[:200],
                                summary=t.summary, body=t.body) for t in campaign.texts]
     copy.templates = [LetterTemplate(office_type=t.office_type, lang=t.lang, subject=t.subject, body=t.body)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, Form, FormField, IntegerField, RadioField, SelectField, \
+from wtforms import BooleanField, DateTimeLocalField, Form, FormField, IntegerField, RadioField, SelectField, \
     SelectMultipleField, StringField, SubmitField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -59,6 +59,12 @@ class CampaignForm(FlaskForm):
     goal = IntegerField("Goal (number of supporters)", validators=[Optional(), NumberRange(min=1, max=10_000_000)])
     starts_at = DateTimeLocalField("Opens (UTC, optional)", format=DATETIME_FORMATS, validators=[Optional()])
     ends_at = DateTimeLocalField("Closes (UTC, optional)", format=DATETIME_FORMATS, validators=[Optional()])
+    confirm_email = BooleanField(
+        "Confirm the email address before letters go out",
+        description="Off (the default): letters go out as soon as a supporter signs, so anyone can sign with "
+                    "someone else's email address. On: each supporter is emailed a link and their letters wait, "
+                    "encrypted, until they open it; signatures not confirmed within a few days are erased and "
+                    "never sent. Fewer letters arrive, but each one is from a confirmed address.")
     text_en = FormField(TextForm, label="English")
     text_es = FormField(TextForm, label="Spanish")
     save = SubmitField("Save")
@@ -80,6 +86,7 @@ class CampaignForm(FlaskForm):
             target_types=[t.value for t in OfficeType if t.value in (self.target_types.data or [])],
             letter_language=self.letter_language.data or "en", goal=self.goal.data,
             starts_at=utc(self.starts_at.data), ends_at=utc(self.ends_at.data),
+            confirm_email=bool(self.confirm_email.data),
             texts={lang: {f: self[f"text_{lang}"][f].data or "" for f in ("title", "summary", "body")}
                    for lang in LANGUAGES},
             templates={key: TemplateText(self[key].subject.data or "", self[key].body.data or "")
@@ -96,6 +103,7 @@ class CampaignForm(FlaskForm):
             "slug": draft.slug, "state": draft.state, "target_types": list(draft.target_types),
             "personalisation": draft.personalisation.value, "letter_language": draft.letter_language,
             "goal": draft.goal, "starts_at": local(draft.starts_at), "ends_at": local(draft.ends_at),
+            "confirm_email": draft.confirm_email,
         }
         for lang in LANGUAGES:
             data[f"text_{lang}"] = dict(draft.texts.get(lang) or {})

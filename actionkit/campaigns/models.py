@@ -5,7 +5,8 @@ import datetime as dt
 import enum
 from typing import Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.sql import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from actionkit.db import TimestampMixin, str_enum
@@ -42,6 +43,9 @@ class Campaign(TimestampMixin, db.Model):
     goal: Mapped[Optional[int]] = mapped_column(Integer)
     starts_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # Letters wait (encrypted, in the submissions inbox) until the supporter opens the link e-mailed to them;
+    # off by default. Unconfirmed signatures expire and are erased (ACTIONKIT_EMAIL_CONFIRMATION_DAYS).
+    confirm_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     texts: Mapped[list["CampaignText"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
                                                        order_by="CampaignText.lang")

@@ -37,6 +37,21 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
+def has_ended(campaign: Campaign) -> bool:
+    """Closed by staff, or live past its end date: its page says so instead of disappearing."""
+    if campaign.status is CampaignStatus.CLOSED:
+        return True
+    ends = campaign.ends_at
+    return campaign.status is CampaignStatus.LIVE and ends is not None and _aware(ends) <= utcnow()
+
+
+def open_campaigns(limit: int = 10) -> list[Campaign]:
+    """Campaigns supporters can act on now, newest first (for the page of a campaign that has ended)."""
+    live = db.session.scalars(db.select(Campaign).where(Campaign.status == CampaignStatus.LIVE)
+                              .options(selectinload(Campaign.texts)).order_by(Campaign.id.desc()))
+    return [c for c in live if is_open(c)][:limit]
+
+
 def live_or_404(slug: str) -> Campaign:
     """The campaign supporters may act on now; drafts, closed and unknown slugs are all a plain 404."""
     campaign = by_slug(slug)
@@ -56,10 +71,11 @@ class Brief:
     personalisation: Personalisation
     starts_at: dt.datetime | None
     ends_at: dt.datetime | None
+    confirm_email: bool = False
 
 
 _BRIEF = select(Campaign.id, Campaign.slug, Campaign.state, Campaign.status, Campaign.personalisation,
-                Campaign.starts_at, Campaign.ends_at).where(Campaign.slug == bindparam("slug"))
+                Campaign.starts_at, Campaign.ends_at, Campaign.confirm_email).where(Campaign.slug == bindparam("slug"))
 
 
 def live_brief_or_404(slug: str) -> Brief:
@@ -188,6 +204,79 @@ Please support legislation to end the 287(g) program, and use your oversight rol
     ),
 }
 
+_CLOSING_ES = """
+Atentamente,
+{{ supporter.first_name }} {{ supporter.last_name }}
+{{ supporter.city }}{% if supporter.county %}, {{ supporter.county }}{% endif %}, {{ supporter.state }}"""
+
+_COUNTY_287G_ES = """{% if agreement_287g.active %}
+
+En mi condado, {{ agreement_287g.agency }} ha firmado acuerdos 287(g) con ICE ({{ agreement_287g.support_types|join(", ") }}), el primero el {{ agreement_287g.signed }}.
+{% elif agreement_287g.pending %}
+
+En mi condado, {{ agreement_287g.agency }} ha pedido a ICE un acuerdo 287(g) ({{ agreement_287g.support_types|join(", ") }}).
+{% endif %}
+"""
+
+_LEGISLATURE_ES = (
+    "Por favor, mantenga a los sheriffs de Mississippi fuera de la aplicación de las leyes federales de inmigración",
+    """{{ official.salutation }}:
+
+Soy su electora o elector en {{ official.district }} y le escribo para pedirle que apoye leyes que mantengan a los sheriffs y a la policía de Mississippi fuera de la aplicación de las leyes federales de inmigración.
+""" + _COUNTY_287G_ES + """
+Las solicitudes de detención de ICE son peticiones, no órdenes firmadas por un juez, y los acuerdos 287(g) convierten a agentes pagados por nuestros condados en agentes de inmigración. Separan a las familias, exponen a los condados a demandas y hacen que la gente tenga miedo de pedir ayuda o de denunciar delitos.
+
+Por favor, vote en contra de cualquier proyecto de ley que obligue a las agencias locales a cumplir las solicitudes de detención de ICE, y apoye una ley que exija una orden judicial antes de retener a alguien en una cárcel de Mississippi por motivos de inmigración.
+""" + _CLOSING_ES)
+
+_CONGRESS_ES = """
+Los acuerdos 287(g) delegan en los sheriffs locales tareas federales de inmigración con muy poca supervisión, y las solicitudes de detención mantienen a personas en las cárceles del condado sin una orden judicial. Ambos separan a las familias y hacen que las comunidades inmigrantes tengan miedo de pedir ayuda a la policía.
+
+Por favor, apoye leyes que pongan fin al programa 287(g) y use su función de supervisión para que ICE deje de pedir a las cárceles locales que retengan a personas sin una orden judicial.
+""" + _CLOSING_ES
+
+# The campaign's own Spanish text of each letter: what a Spanish-speaking supporter reads next to the English
+# letter the official receives.
+DEMO_TEMPLATES_ES: dict[OfficeType, tuple[str, str]] = {
+    OfficeType.SHERIFF: (
+        "{% if agreement_287g.active %}Por favor, ponga fin al acuerdo 287(g) de {{ county }} con ICE"
+        "{% else %}Por favor, mantenga a {{ county }} fuera de las solicitudes de detención de ICE y del 287(g)"
+        "{% endif %}",
+        """{{ official.salutation }}:
+
+Vivo en {{ county }} y le escribo para pedirle que deje de retener a personas en nuestra cárcel por solicitudes de detención de ICE{% if agreement_287g.active %} y que ponga fin al acuerdo 287(g) de su oficina con el Servicio de Inmigración y Control de Aduanas{% endif %}.
+
+{% if agreement_287g.active %}
+Según la propia lista de ICE, su oficina firmó un acuerdo 287(g) ({{ agreement_287g.support_types|join(", ") }}) el {{ agreement_287g.signed }}. Con él, agentes pagados por nuestro condado hacen el trabajo de agentes federales de inmigración.
+{% elif agreement_287g.pending %}
+ICE tiene en su lista una solicitud de acuerdo 287(g) pendiente de su oficina ({{ agreement_287g.support_types|join(", ") }}). Le pido que la retire.
+{% else %}
+Me alegra que su oficina no tenga ningún acuerdo 287(g) en la lista de ICE, y le pido que siga así.
+{% endif %}
+
+Una solicitud de detención de ICE es una petición de un agente de inmigración, no una orden firmada por un juez. Retener a alguien por una solicitud de detención cuando ya debería volver a casa expone a nuestro condado a demandas y gastos, y enseña a las familias que llamar a la oficina del sheriff para pedir ayuda puede terminar en una deportación. Cuando los vecinos tienen miedo de denunciar delitos o de servir de testigos, todos estamos menos seguros.
+
+Por favor, adopte una política escrita según la cual su oficina rechace las solicitudes de detención de ICE que no vengan acompañadas de una orden judicial{% if agreement_287g.active or agreement_287g.pending %}, y ponga fin a la participación de su oficina en el 287(g){% endif %}.
+""" + _CLOSING_ES,
+    ),
+    OfficeType.STATE_SENATOR: _LEGISLATURE_ES,
+    OfficeType.STATE_REPRESENTATIVE: _LEGISLATURE_ES,
+    OfficeType.US_REPRESENTATIVE: (
+        "Por favor, ponga fin al programa 287(g) y a las solicitudes de detención de ICE sin orden judicial",
+        """{{ official.salutation }}:
+
+Como su electora o elector en {{ official.district }}, le pido que trabaje para poner fin al programa 287(g) y al uso que hace ICE de solicitudes de detención que no están respaldadas por una orden judicial.
+""" + _COUNTY_287G_ES + _CONGRESS_ES,
+    ),
+    OfficeType.US_SENATOR: (
+        "Por favor, ponga fin al programa 287(g) y a las solicitudes de detención de ICE sin orden judicial",
+        """{{ official.salutation }}:
+
+Como habitante de Mississippi, le pido que trabaje para poner fin al programa 287(g) y al uso que hace ICE de solicitudes de detención que no están respaldadas por una orden judicial.
+""" + _COUNTY_287G_ES + _CONGRESS_ES,
+    ),
+}
+
 
 def create_demo_campaign() -> tuple[Campaign, bool]:
     """The sample Mississippi campaign, live with all five office types; (campaign, created). Safe to re-run:
@@ -199,8 +288,9 @@ def create_demo_campaign() -> tuple[Campaign, bool]:
                         personalisation=Personalisation.PARAGRAPH,
                         target_types=[t.value for t in DEMO_TEMPLATES], letter_language="en", goal=5000)
     campaign.texts = [CampaignText(lang=lang, **text) for lang, text in DEMO_TEXTS.items()]
-    campaign.templates = [LetterTemplate(office_type=kind.value, lang="en", subject=subject, body=body)
-                          for kind, (subject, body) in DEMO_TEMPLATES.items()]
+    campaign.templates = [LetterTemplate(office_type=kind.value, lang=lang, subject=subject, body=body)
+                          for lang, templates in (("en", DEMO_TEMPLATES), ("es", DEMO_TEMPLATES_ES))
+                          for kind, (subject, body) in templates.items()]
     db.session.add(campaign)
     db.session.flush()
     return campaign, True

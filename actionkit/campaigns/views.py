@@ -60,6 +60,7 @@ def _show_problems(form: CampaignForm, problems: Iterable[Problem], *, skip_flag
 def _page(form: CampaignForm, campaign: Campaign | None, status: int = 200, **extra: Any) -> tuple[str, int]:
     title = "New campaign" if campaign is None else f"Edit: {campaign.text('en').title}"
     return render_template("campaigns/edit.html", form=form, campaign=campaign,
+                           untranslated=editor.untranslated(form.to_draft()),
                            merge_fields=editor.merge_fields(), office_labels=editor.OFFICE_TYPE_LABELS,
                            language_labels=editor.LANGUAGE_LABELS, OfficeType=OfficeType,
                            page_title=title, previews=extra.pop("previews", {}),
@@ -131,10 +132,21 @@ def publish(campaign_id: int) -> Any:
     return redirect(url_for(".edit", campaign_id=campaign.id))
 
 
+@bp.get("/<int:campaign_id>/close")
+@role_required(Role.EDITOR)
+def close_confirm(campaign_id: int) -> Any:
+    """Closing ends signatures at once for everyone: it is asked for on its own page, never on one click."""
+    campaign = _campaign_or_404(campaign_id)
+    return render_template("campaigns/close.html", campaign=campaign,
+                           page_title=f"Close “{campaign.text('en').title}”?")
+
+
 @bp.post("/<int:campaign_id>/close")
 @role_required(Role.EDITOR)
 def close(campaign_id: int) -> Any:
     campaign = _campaign_or_404(campaign_id)
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for(".close_confirm", campaign_id=campaign_id), 303)
     try:
         editor.close(campaign, current_user._get_current_object())
     except EditorError as exc:

@@ -525,7 +525,7 @@ SEALED_SUFFIX = ".enc"  # a print batch as stored: Fernet-encrypted PDF
 # Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; CWC and WEBHOOK
 # have no implementation yet, so nothing can select them (the sweeper holds any such row for review).
 QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL,)
-BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT,)
+BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT, Channel.DIGEST)  # DIGEST: delivery/digests.py
 AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
 # Channels that must send the constituent's street address (CWC does); while a delivery on one of them is not
 # final the action keeps street, ZIP and phone. Email and print letters need only name and city, so for them

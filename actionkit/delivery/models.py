@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class Channel(str, enum.Enum):
     EMAIL = "email"
     PRINT = "print"
+    DIGEST = "digest"  # email, but collected into one message a day for offices that asked for it
     CWC = "cwc"
     WEBHOOK = "webhook"
 
@@ -77,3 +78,12 @@ class PrintBatch(TimestampMixin, db.Model):
     sha256: Mapped[str] = mapped_column(String(64))  # of the PDF as last written (rewritten after a deletion)
     # When the file was deleted (retention period over, or nobody left in it after deletions).
     purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class DigestOffice(TimestampMixin, db.Model):
+    """An office that asked for one email a day with all its letters instead of one email per letter."""
+
+    __tablename__ = "digest_offices"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    last_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))

@@ -79,6 +79,16 @@ def long_date(value: dt.date) -> str:
     return f"{months[value.month - 1]} {value.day}, {value.year}"
 
 
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def already_signed(body: str, signer: str) -> bool:
+    """Whether the letter's own closing (its last lines) already carries the signer's name."""
+    tail = [line for line in body.strip().splitlines()[-4:] if line.strip()]
+    return any(_same(line, signer) for line in tail)
+
+
 def render_batch(office: "Office", letters: list[PrintedLetter], batch_id: str, *,
                  font_path: Optional[str] = None, today: Optional[dt.date] = None) -> bytes:
     """The whole batch as PDF bytes: cover page (office, address, count, batch id, date), then each letter."""
@@ -107,7 +117,8 @@ def render_batch(office: "Office", letters: list[PrintedLetter], batch_id: str, 
         pdf.line_text(long_date(letter.date))
         pdf.ln(6)
         pdf.line_text(letter.addressed_to)
-        pdf.line_text(letter.office_title)
+        if not _same(letter.addressed_to, letter.office_title):  # a letter to the office names it once
+            pdf.line_text(letter.office_title)
         if office.postal_address:
             pdf.line_text(office.postal_address)
         pdf.ln(6)
@@ -116,10 +127,11 @@ def render_batch(office: "Office", letters: list[PrintedLetter], batch_id: str, 
         pdf.ln(4)
         pdf.style(11)
         pdf.line_text(letter.body)
-        pdf.ln(8)
-        pdf.line_text(letter.signer)
-        if letter.place:
-            pdf.line_text(letter.place)
+        if not already_signed(letter.body, letter.signer):  # campaign letters end with their own signature
+            pdf.ln(8)
+            pdf.line_text(letter.signer)
+            if letter.place:
+                pdf.line_text(letter.place)
         pdf.ln(4)
         pdf.style(8)
         pdf.line_text(f"Letter {number} of {len(letters)}, batch {batch_id}", 4)

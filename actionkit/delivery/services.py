@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
@@ -33,10 +31,11 @@ from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, sel
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ClauseElement
 
+from actionkit.celery_app import publish_many
 from actionkit.db import utcnow
 from actionkit.delivery import channels
 from actionkit.delivery.channels import Outcome, Outgoing, Result
-from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, DigestOffice, PrintBatch
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Supporter
 from actionkit.officials.models import Office
@@ -51,6 +50,7 @@ RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD, DeliveryStatus.HELD)
 LISTED = RETRYABLE + (DeliveryStatus.EXPIRED,)
 CANCEL_REASON = "cancelled: the supporter deleted their data"
 _OUTBOX = "actionkit.delivery.publish_after_commit"
+_DIGESTS = "actionkit.delivery.digest_offices"
 
 
 def _config() -> dict[str, Any]:
@@ -66,46 +66,6 @@ def _aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
 
 # ------------------------------------------------------------------------------------------------- publishing
 
-class _Publisher:
-    """One broker connection per process and thread, kept between requests (a new one costs more CPU than the
-    publishing), with a short connect timeout and no retries: a down broker must not hold a request up."""
-
-    _local = threading.local()
-
-    @classmethod
-    def producer(cls, celery: Any, timeout: float) -> tuple[Any, bool]:
-        """The cached producer for this Celery app (or a new one), and whether it was reused."""
-        state = cls._local
-        if getattr(state, "pid", None) != os.getpid():  # inherited across fork: the parent's socket, not ours
-            state.producer = state.key = None
-        key = (id(celery), str(celery.conf.broker_url))
-        if getattr(state, "key", None) == key and state.producer is not None:
-            return state.producer, True
-        cls.discard()
-        options = dict(celery.conf.broker_transport_options or {})
-        if str(celery.conf.broker_url).startswith(("redis://", "rediss://")):
-            options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
-        conn = celery.connection_for_write(connect_timeout=timeout, transport_options=options)
-        try:
-            conn.ensure_connection(max_retries=0, timeout=timeout)
-        except BaseException:
-            conn.release()
-            raise
-        state.key, state.producer, state.pid = key, celery.amqp.Producer(conn), os.getpid()
-        return state.producer, False
-
-    @classmethod
-    def discard(cls) -> None:
-        """Forget this thread's connection (after an error its state is unknown)."""
-        state = cls._local
-        producer, state.producer, state.key = getattr(state, "producer", None), None, None
-        if producer is not None and getattr(state, "pid", None) == os.getpid():
-            try:
-                producer.connection.release()
-            except Exception:  # closing a broken connection may fail too; it is dropped either way
-                pass
-
-
 def enqueue(ids: Iterable[int]) -> int:
     """Publish one delivery.send task per id; call after the commit that wrote the rows. Never raises.
 
@@ -115,24 +75,10 @@ def enqueue(ids: Iterable[int]) -> int:
     ids = [int(i) for i in ids]
     if not ids:
         return 0
-    celery = current_app.extensions["celery"]
-    timeout = float(_config()["publish_timeout"])
-    published = 0
-    for fresh_try in (False, True):
-        reused = False
-        try:
-            producer, reused = _Publisher.producer(celery, timeout)
-            for delivery_id in ids[published:]:
-                celery.send_task(SEND_TASK, args=[delivery_id], producer=producer, retry=False)
-                published += 1
-            return published
-        except Exception as exc:  # the broker is down or failing: the rows are safe, the sweeper will publish
-            _Publisher.discard()
-            if reused and not fresh_try:
-                continue  # the kept connection had gone stale (e.g. Redis restarted): one try on a new one
-            log.warning("delivery: broker unavailable (%s); %d of %d deliveries left for the sweeper",
-                        type(exc).__name__, len(ids) - published, len(ids))
-            return published
+    published = publish_many(SEND_TASK, [[delivery_id] for delivery_id in ids])
+    if published < len(ids):
+        log.warning("delivery: broker unavailable; %d of %d deliveries left for the sweeper",
+                    len(ids) - published, len(ids))
     return published
 
 
@@ -162,10 +108,25 @@ def channel_for(office: Office) -> Channel:
     return channels.channel_for(office)
 
 
+def digest_office_ids() -> set[int]:
+    """Offices on a daily digest (read once per session: recording a signature asks for every letter)."""
+    session = db.session()
+    cached = session.info.get(_DIGESTS)
+    if cached is None:
+        cached = session.info[_DIGESTS] = set(session.scalars(select(DigestOffice.office_id)))
+    return cached
+
+
+def forget_digest_offices() -> None:
+    db.session().info.pop(_DIGESTS, None)
+
+
 def delivery_values(office: Office) -> dict[str, Any]:
     """Channel, destination and status of a new outbox row for a letter to this office (for a bulk INSERT)."""
     channel = channel_for(office)
     destination = (office.email or "").strip().lower() if channel is Channel.EMAIL else None
+    if channel is Channel.EMAIL and office.id in digest_office_ids():
+        channel = Channel.DIGEST
     return {"channel": channel, "destination": destination, "status": DeliveryStatus.PENDING}
 
 
@@ -529,6 +490,48 @@ def print_queue() -> list[PrintQueueRow]:
         .where(Delivery.channel == Channel.PRINT, Delivery.status == DeliveryStatus.PENDING)
         .group_by(Office.id, Office.title).order_by(Office.title)).all()
     return [PrintQueueRow(office_id, title, count) for office_id, title, count in rows]
+
+
+@dataclass(frozen=True)
+class PacingRow:
+    """One inbox with more letters waiting than pacing lets through now, and when the last should leave."""
+
+    destination: str
+    office_id: int
+    office_title: str
+    waiting: int  # pending letters beyond what this hour's window still allows
+    sent_last_hour: int
+    last_leaves_about: dt.datetime
+
+
+def pacing_backlog(now: Optional[dt.datetime] = None) -> tuple[int, list[PacingRow]]:
+    """(per-inbox hourly limit, inboxes where letters wait because of it), most waiting first. An estimate: the
+    window lets `limit - sent in the last hour` go now, then `limit` every hour."""
+    now = now or utcnow()
+    limit = int(_config()["per_destination_per_hour"])
+    if not limit:
+        return 0, []
+    pending = db.session.execute(
+        select(Delivery.destination, func.max(Letter.office_id), func.max(Letter.office_title), func.count(Delivery.id))
+        .join(Letter, Letter.id == Delivery.letter_id)
+        .where(Delivery.channel == Channel.EMAIL, Delivery.destination.is_not(None),
+               Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+        .group_by(Delivery.destination)).all()
+    busy = list(pending)
+    if not busy:
+        return limit, []
+    sent = dict(db.session.execute(
+        select(Delivery.destination, func.count(Delivery.id))
+        .where(Delivery.destination.in_([row[0] for row in busy]), Delivery.sent_at > now - HOUR)
+        .group_by(Delivery.destination)).all())
+    rows = []
+    for destination, office_id, title, count in busy:
+        free_now = max(0, limit - sent.get(destination, 0))
+        waiting = count - free_now
+        if waiting > 0:
+            rows.append(PacingRow(destination, office_id, title or destination, waiting, sent.get(destination, 0),
+                                  now + HOUR * (waiting / limit)))
+    return limit, sorted(rows, key=lambda r: (-r.waiting, r.destination))
 
 
 # ------------------------------------------------------------------------------------------------ print batches

@@ -5,7 +5,7 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown
 from flask import current_app
 
-from actionkit.delivery import channels, services
+from actionkit.delivery import channels, digests, services
 from actionkit.extensions import db
 
 MAX_SWEEP_BATCHES = 20  # one sweep publishes at most this many batches; the next sweep continues
@@ -19,6 +19,18 @@ def send(delivery_id: int) -> None:
     if delivery is not None:
         services.attempt(delivery)
         db.session.commit()
+
+
+@shared_task(name="delivery.send_digests", ignore_result=True)
+def send_digests() -> int:
+    """Send each due office its daily digest (hourly on beat; an office gets at most one per day)."""
+    sent = 0
+    for office_id in digests.due_offices():
+        claimed = digests.claim(office_id)
+        db.session.commit()  # the lease is visible before anything leaves
+        sent += digests.send(office_id, claimed)
+        db.session.commit()
+    return sent
 
 
 @shared_task(name="delivery.sweep", ignore_result=True)

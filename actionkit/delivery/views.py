@@ -14,9 +14,10 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, SubmitField
 
-from actionkit.delivery import print_batch, services
+from actionkit.delivery import digests, print_batch, services
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
 from actionkit.extensions import db
+from actionkit.officials.models import Office
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
 from actionkit.staff.services import audit
@@ -43,7 +44,9 @@ def index() -> str:
     failures = services.list_failures(limit=PER_PAGE, offset=(max(page, 1) - 1) * PER_PAGE, statuses=statuses)
     counts = services.status_counts()
     recent = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(20)).all()
-    return render_template("delivery/index.html", counts=counts, statuses=list(DeliveryStatus),
+    pacing_limit, paced = services.pacing_backlog()
+    return render_template("delivery/index.html", counts=counts, pacing_limit=pacing_limit, paced=paced,
+                           digest_offices=digests.listing(), digest_hour=digests.hour(), statuses=list(DeliveryStatus),
                            channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
                            retry_form=RetryAllForm(), print_queue=services.print_queue(),
                            retryable=services.RETRYABLE, batches=recent,
@@ -62,6 +65,24 @@ def retry_one(delivery_id: int) -> Any:
     flash(f"Delivery {delivery_id} will be tried again." if ids else
           f"Delivery {delivery_id} is not failed, dead or held; nothing to retry.", "info")
     return redirect(url_for(".index"))
+
+
+@bp.post("/digest/<int:office_id>")
+@role_required(Role.ADMIN)
+def digest(office_id: int) -> Any:
+    """Switch an office between one email per letter and one daily digest (an admin's decision, audited)."""
+    office = db.session.get(Office, office_id)
+    on = request.form.get("digest") == "on"
+    if office is None or not (office.email or "").strip():
+        abort(404)
+    ids = digests.set_digest(office, on)
+    audit(current_user._get_current_object(), "delivery.digest_on" if on else "delivery.digest_off", "office",
+          office.id, title=office.title)
+    services.enqueue_on_commit(ids)
+    db.session.commit()
+    flash(f"{office.title} now receives one email a day with all its letters." if on else
+          f"{office.title} now receives one email per letter; {len(ids)} waiting letters are being sent.", "info")
+    return redirect(url_for(".index") + "#digests")
 
 
 @bp.post("/retry")

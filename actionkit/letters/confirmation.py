@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
+from actionkit.campaigns.models import Campaign
 from actionkit.db import utcnow
 from actionkit.delivery.channels import Result, SmtpTransport, from_domain, header_text, write_atomically
 from actionkit.extensions import db
@@ -67,16 +68,22 @@ def build(action: Action, token: str) -> EmailMessage:
                                           campaign=campaign, title=title, labels=labels, status_url=status_url,
                                           delete_url=delete_url)) + "\n"
         subject = _("Your letters for “%(title)s”", title=title)
+    return _message(supporter.email or "", subject, text, f"confirmation-{action.id}", action.language or "en")
+
+
+def _message(to: str, subject: str, text: str, kind: str, language: str) -> EmailMessage:
+    """A plain-text message from us to one supporter; kind names it in the Message-ID (with a keyed tag)."""
+    mail = current_app.config["MAIL"]
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = mail["from_address"]
-    msg["To"] = supporter.email
+    msg["To"] = to
     msg["Subject"] = header_text(subject)
     msg["Date"] = formatdate(usegmt=True)
-    tag = crypto().lookup_hash(str(action.id), "confirmation-message-id")[:8]
-    msg["Message-ID"] = f"<confirmation-{action.id}.{tag}@{from_domain(mail['from_address'])}>"
+    tag = crypto().lookup_hash(kind, "confirmation-message-id")[:8]
+    msg["Message-ID"] = f"<{kind}.{tag}@{from_domain(mail['from_address'])}>"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, cte="quoted-printable")
-    msg["Content-Language"] = action.language or "en"  # after set_content, which resets Content-* headers
+    msg["Content-Language"] = language  # after set_content, which resets Content-* headers
     return msg
 
 
@@ -84,6 +91,9 @@ def transmit(msg: EmailMessage) -> None:
     """Send through the configured mail backend (file outbox or SMTP); TryLater on a transient failure."""
     mail = current_app.config["MAIL"]
     msgid = str(msg["Message-ID"])
+    if not parseaddr(str(msg["To"]))[1].isascii():  # signed before the form refused such addresses
+        log.warning("%s not sent: the address needs SMTPUTF8, which we do not rely on", msgid.strip("<>"))
+        return
     data = msg.as_bytes()
     if mail["backend"] == "file":
         try:
@@ -114,4 +124,53 @@ def send_confirmation(action_id: int) -> bool:
     db.session.flush()
     transmit(build(action, token))
     log.info("confirmation e-mail sent for action %s", action.id)
+    return True
+
+
+def send_email_check(submission_id: int) -> bool | int:
+    """E-mail the link that releases a waiting signature's letters (campaigns that confirm addresses), once.
+    Returns the earlier action's id when this address had already signed (the caller tells its owner instead),
+    True when sent, False when there was nothing to do."""
+    check = services.claim_email_check(submission_id)
+    if check is None or isinstance(check, int):
+        return check if isinstance(check, int) else False
+    campaign = db.session.get(Campaign, check.campaign_id)
+    assert campaign is not None
+    language = check.language or "en"
+    with current_app.test_request_context("/", base_url=public_url()), force_locale(language):
+        title = campaign.text(language).title
+        confirm_url = url_for("letters.confirm_email", slug=campaign.slug, token=check.token, lang=language,
+                              _external=True)
+        text = clean_body(render_template("emails/check_email.txt", first_name=check.first_name, title=title,
+                                          confirm_url=confirm_url, days=services.confirmation_max_age().days,
+                                          expires=check.expires_at)) + "\n"
+        subject = _("Confirm your email to send your letters: “%(title)s”", title=title)
+    transmit(_message(check.email, subject, text, f"check-{submission_id}", language))
+    log.info("e-mail check sent for submission %s", submission_id)
+    return True
+
+
+def send_repeat_notice(action_id: int) -> bool:
+    """Tell the owner of an address that it was used to sign this campaign again (by them or by someone else):
+    nothing was sent twice; here is a fresh link to their letters. At most once a day per action."""
+    if not services.claim_repeat_notice(action_id):
+        return False
+    action = db.session.scalar(db.select(Action).where(Action.id == action_id)
+                               .options(selectinload(Action.supporter), selectinload(Action.campaign)))
+    if action is None or action.supporter.deleted_at is not None or not action.supporter.email:
+        return False
+    token = secrets.token_urlsafe(32)
+    action.email_token_hash = services.token_hash(token)  # the link in earlier e-mails is replaced by this one
+    db.session.flush()
+    campaign, language = action.campaign, action.language or "en"
+    with current_app.test_request_context("/", base_url=public_url()), force_locale(language):
+        title = campaign.text(language).title
+        status_url = url_for("letters.thanks", slug=campaign.slug, token=token, lang=language, _external=True)
+        delete_url = url_for("privacy.delete", token=token, lang=language, _external=True)
+        text = clean_body(render_template("emails/repeat.txt", supporter=action.supporter, title=title,
+                                          status_url=status_url, delete_url=delete_url)) + "\n"
+        subject = _("You have already written: “%(title)s”", title=title)
+    transmit(_message(action.supporter.email, subject, text, f"repeat-{action.id}-{secrets.token_hex(4)}",
+                      language))
+    log.info("repeat-signature notice sent for action %s", action.id)
     return True

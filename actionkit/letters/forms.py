@@ -119,10 +119,18 @@ class SignupForm(SupporterForm):
     website = StringField(_l("Leave this field empty"))  # honeypot: people never see it, some robots fill it in
 
     def validate_email(self, field: Any) -> None:
+        """Addresses our mail can reach: an internationalised domain is kept in its ASCII (IDNA) form, which every
+        mail server accepts; letters outside ASCII before the @ need SMTPUTF8, which the confirmation e-mail and
+        the officials' Reply-To cannot count on, so they are refused here with a clear message."""
+        value = field.data or ""
+        if not value.partition("@")[0].isascii() and "@" in value:
+            raise ValidationError(_l("We cannot send email to addresses with accents or other special letters "
+                                     "before the @ (like ñoño@example.net). Please use another address."))
         try:
-            validate_email(field.data or "", check_deliverability=False)
+            checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
         except EmailNotValidError:
             raise ValidationError(_l("Enter an email address like name@example.com.")) from None
+        field.data = checked.ascii_email or value
 
     def validate_zip(self, field: Any) -> None:
         if not _ZIP.fullmatch(field.data or ""):
@@ -160,3 +168,7 @@ class ComposeForm(StepForm):
 
     personal = TextAreaField(_l("Add a few words of your own (optional)"), validators=[
         Length(max=MAX_PERSONAL_CHARS, message=_l("Please keep your paragraph under %(max)d characters."))])
+
+
+class ConfirmEmailForm(SupporterForm):
+    """The button behind the e-mail check link: only the CSRF token (a GET never confirms)."""

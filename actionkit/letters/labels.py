@@ -5,6 +5,9 @@ office type and district number instead, so the Spanish pages are Spanish throug
 """
 from __future__ import annotations
 
+import datetime as dt
+
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
@@ -53,6 +56,13 @@ STATUS_LABELS = {
     "cancelled": _l("Cancelled"),
     "expired": _l("Not delivered in time; no longer sent"),
 }
+
+LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}  # inside a sentence: "… in English", "… en inglés"
+
+
+def language_name(code: str) -> str:
+    name = LANGUAGE_NAMES.get(code)
+    return str(name) if name is not None else code
 
 
 def office_type_name(kind: OfficeType | str) -> str:
@@ -138,9 +148,17 @@ def support_type_label(support_type: str) -> str:
     return str(label) if label is not None else support_type
 
 
+def long_date(iso: str) -> str:
+    """An ISO date as the page's language writes it: 'June 30, 2025', '30 de junio de 2025'."""
+    try:
+        return format_date(dt.date.fromisoformat(iso), "long")
+    except ValueError:
+        return iso
+
+
 def agreement_summary(agency: str, participating: list[tuple[str, str]], pending: list[str]) -> str:
-    """"Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30"."""
-    parts = [_("287(g) %(model)s agreement, signed %(date)s", model=support_type_label(kind), date=signed)
+    """"Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed June 30, 2025"."""
+    parts = [_("287(g) %(model)s agreement, signed %(date)s", model=support_type_label(kind), date=long_date(signed))
              if signed else _("287(g) %(model)s agreement", model=support_type_label(kind))
              for kind, signed in participating]
     parts += [_("287(g) %(model)s agreement requested (pending)", model=support_type_label(kind))

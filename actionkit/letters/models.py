@@ -11,6 +11,7 @@ import enum
 from typing import Optional
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.sql import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from actionkit.campaigns.models import Campaign
@@ -79,6 +80,8 @@ class Action(TimestampMixin, db.Model):
     # minted by the task that sends it; confirmation_sent_at is that task's claim, so it sends once.
     email_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     confirmation_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # When the owner was last told by e-mail that someone signed again with their address (at most once a day).
+    repeat_notice_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
     campaign: Mapped[Campaign] = relationship()
     supporter: Mapped[Supporter] = relationship(back_populates="actions")
@@ -109,9 +112,11 @@ class Letter(TimestampMixin, db.Model):
 
 
 class SubmissionStatus(str, enum.Enum):
-    RECEIVED = "received"  # signed; the worker has not recorded it yet
+    AWAITING = "awaiting"  # signed on a campaign that checks e-mail addresses: waits for the link to be opened
+    EXPIRED = "expired"  # the link was never opened; the payload is erased
+    RECEIVED = "received"  # signed (and confirmed where asked); the worker has not recorded it yet
     RECORDED = "recorded"  # supporter, action, letters and deliveries written (action_id)
-    DUPLICATE = "duplicate"  # this e-mail had already signed the campaign: nothing recorded
+    DUPLICATE = "duplicate"  # this e-mail had already signed the campaign: nothing recorded; the owner is told
     FAILED = "failed"  # could not be recorded after several tries; the payload is erased
 
 
@@ -119,14 +124,17 @@ class Submission(TimestampMixin, db.Model):
     """A signature as the sign request accepted it: one INSERT, recorded into supporter, action, letters and
     deliveries by the letters.process_submission task, which then erases the payload.
 
-    (campaign_id, email_hash) is unique, so a second signature with the same e-mail is refused at once;
-    email_hash is cleared when the supporter deletes their data or the submission fails, so they may sign again.
-    token_hash is the HMAC of the thank-you page token; the action takes it over.
+    Every signature is accepted the same way, whether or not its e-mail signed before (the answer must not tell
+    anyone that): the worker finds a repeat (supporter and action are unique per e-mail and campaign), records
+    nothing and e-mails the owner instead. email_hash is cleared when the supporter deletes their data or the
+    submission fails. token_hash is the HMAC of the thank-you page token; the action takes it over.
+    On campaigns that confirm e-mail addresses it starts AWAITING: confirm_token_hash is the HMAC of the link's
+    token, and it becomes RECEIVED when the link is opened (confirmed_at) or EXPIRED, erased, when it is not.
     """
 
     __tablename__ = "submissions"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "email_hash"),
+        Index("ix_submissions_campaign_email", "campaign_id", "email_hash"),
         Index("ix_submissions_status_updated", "status", "updated_at"),
     )
 
@@ -140,5 +148,9 @@ class Submission(TimestampMixin, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     action_id: Mapped[Optional[int]] = mapped_column(ForeignKey("actions.id"), unique=True)
     processed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    email_check: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confirm_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    confirm_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
     action: Mapped[Optional[Action]] = relationship()

@@ -198,6 +198,23 @@ def _forbidden_reason(node: nodes.Node) -> str:
     return f"'{type(node).__name__}' is not allowed in letter templates"
 
 
+_BLOCK_TAG = re.compile(r"\{%.*?%\}")
+_COMMENT = re.compile(r"\{#.*?#\}")
+
+
+def keep_inline_line_ends(source: str) -> str:
+    """Only a block tag alone on its line eats that line: a tag that ends a line of text ('…{% endif %}') keeps
+    its line end (Jinja's '+%}'), so the blank line after it survives and 'Sincerely,' does not run on."""
+    lines = source.split("\n")
+    for i, line in enumerate(lines[:-1]):
+        stripped = line.rstrip()
+        if not stripped.endswith("%}") or stripped.endswith(("-%}", "+%}")):
+            continue
+        if _BLOCK_TAG.sub("", _COMMENT.sub("", stripped)).strip():
+            lines[i] = stripped[:-2] + "+%}" + line[len(stripped):]
+    return "\n".join(lines)
+
+
 @lru_cache(maxsize=512)
 def _compile(source: str, field: str) -> Template | tuple[TemplateProblem, ...]:
     """Parse, check and compile once per distinct source; problems are returned, not raised, so they cache."""
@@ -205,6 +222,7 @@ def _compile(source: str, field: str) -> Template | tuple[TemplateProblem, ...]:
     if len(source) > limit:
         return (TemplateProblem(field, None, f"is too long ({len(source)} characters; the limit is {limit})"),)
     env = environment()
+    source = keep_inline_line_ends(source)
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:

@@ -12,6 +12,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from babel import dates as babel_dates
+from flask import current_app
 from sqlalchemy import String, bindparam, cast, insert, or_, update
 from sqlalchemy.orm import selectinload
 
@@ -59,7 +61,11 @@ HOLD_WARNINGS = {
 
 
 class DuplicateAction(Exception):
-    """This supporter already signed this campaign; nothing new is sent."""
+    """This supporter already signed this campaign; nothing new is sent. action_id: their earlier action."""
+
+    def __init__(self, action_id: int | None = None) -> None:
+        self.action_id = action_id
+        super().__init__(action_id)
 
 
 class ChoiceError(ValueError):
@@ -200,6 +206,7 @@ class Draft:
     subject: str = ""
     body: str = ""
     error: str | None = None
+    translation: tuple[str, str] | None = None  # (subject, body) in the supporter's language, to read only
 
 
 @dataclass
@@ -238,10 +245,12 @@ class Accepted:
 
 @dataclass
 class Processed:
-    """What the worker did with a submission: the action it recorded (None for a duplicate) and what to queue."""
+    """What the worker did with a submission: the action it recorded (None for a duplicate) and what to queue;
+    repeat_of: for a repeat signature, the e-mail's earlier action (its owner is told by e-mail)."""
 
     action_id: int | None
     delivery_ids: list[int]
+    repeat_of: int | None = None
 
 
 # --- matching ------------------------------------------------------------------------------------------------
@@ -420,8 +429,10 @@ def letter_context(campaign: Campaign, target: Target, *, first_name: str, last_
 
 
 def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name: str, city: str,
-                  only: Iterable[OfficeType] | None = None) -> list[Draft]:
-    """Render each target's letter from the campaign's template for its office type."""
+                  only: Iterable[OfficeType] | None = None, reader_lang: str | None = None) -> list[Draft]:
+    """Render each target's letter from the campaign's template for its office type; with reader_lang (a
+    language other than the one officials receive), also the campaign's own translation, for the supporter to
+    read."""
     divisions = _divisions(plan.divisions.values())  # one query for the county and the targets
     county = divisions.get(plan.divisions.get(DivisionType.COUNTY.value, ""))
     agreement = agreement_for(county)
@@ -430,12 +441,12 @@ def draft_letters(campaign: Campaign, plan: Plan, *, first_name: str, last_name:
     for target in targets(campaign, plan, divisions):
         if wanted is not None and target.office.type not in wanted:
             continue
-        drafts.append(_draft(campaign, target, first_name=first_name, last_name=last_name, city=city,
-                             county=county, agreement=agreement))
+        drafts.append(_draft(campaign, target, reader_lang, first_name=first_name, last_name=last_name,
+                             city=city, county=county, agreement=agreement))
     return drafts
 
 
-def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
+def _draft(campaign: Campaign, target: Target, reader_lang: str | None = None, **context: Any) -> Draft:
     template = campaign.template(target.office.type, campaign.letter_language)
     if template is None:
         log.error("campaign %s has no %s template", campaign.id, target.office.type.value)
@@ -445,7 +456,28 @@ def _draft(campaign: Campaign, target: Target, **context: Any) -> Draft:
     except rendering.RenderError as exc:
         log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
         return Draft(target, error="render")
-    return Draft(target, subject, body)
+    return Draft(target, subject, body, translation=_translation(campaign, target, reader_lang, context))
+
+
+def _translation(campaign: Campaign, target: Target, lang: str | None,
+                 context: dict[str, Any]) -> tuple[str, str] | None:
+    """The campaign's own text of this letter in the supporter's language (never a machine translation)."""
+    if not lang or lang == campaign.letter_language:
+        return None
+    template = next((t for t in campaign.templates
+                     if t.office_type == target.office.type.value and t.lang == lang), None)
+    if template is None:
+        return None
+    values = letter_context(campaign, target, **context)
+    agreement = values["agreement_287g"]
+    if agreement.get("signed_iso"):  # the date as the reader's language writes it ("30 de junio de 2025")
+        signed = dt.date.fromisoformat(agreement["signed_iso"])
+        values["agreement_287g"] = {**agreement, "signed": babel_dates.format_date(signed, "long", locale=lang)}
+    try:
+        return rendering.render_letter(template, values)
+    except rendering.RenderError as exc:
+        log.error("campaign %s template %s failed: %s", campaign.id, template.id, exc.problem.reason)
+        return None
 
 
 def clean_supporter_text(text: str | None, limit: int) -> str:
@@ -551,9 +583,10 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
         db.session.add(supporter)
         returning = False
     else:
-        signed = db.session.scalars(db.select(Action.campaign_id).where(Action.supporter_id == supporter.id)).all()
+        signed = dict(db.session.execute(
+            db.select(Action.campaign_id, Action.id).where(Action.supporter_id == supporter.id)).all())
         if campaign.id in signed:
-            raise DuplicateAction()
+            raise DuplicateAction(signed[campaign.id])
         returning = bool(signed)
     supporter.first_name, supporter.last_name = signer.first_name, signer.last_name
     supporter.language = signer.language
@@ -582,18 +615,19 @@ _CLAIM_SUBMISSION = (update(_submissions)
                      .values(updated_at=bindparam("s_now")))
 
 
-def accept(campaign_id: int, signer: Signer, plan: Plan, choices: Choices) -> Accepted:
-    """Store the signature as one encrypted row for letters.process_submission; the caller commits, then queues
-    the task. A second signature with the same e-mail for the campaign raises IntegrityError at this INSERT
-    (the caller rolls back and says so)."""
+def accept(campaign_id: int, signer: Signer, plan: Plan, choices: Choices, *, email_check: bool = False) -> Accepted:
+    """Store the signature as one encrypted row; the caller commits, then queues letters.process_submission (or,
+    with email_check, letters.send_email_check: the row waits for the e-mailed link). Every signature takes
+    exactly this path, whether or not its e-mail signed before: the worker finds a repeat, so neither the answer
+    nor its timing tells anyone whether an address signed."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     payload = json.dumps({"signer": signer.to_dict(), "plan": plan.to_dict(), "choices": choices.to_dict()},
                          separators=(",", ":"))
     submission_id = db.session.execute(_ACCEPT, {
         "campaign_id": campaign_id, "email_hash": email_hash(signer.email), "token_hash": token_hash(token),
-        "payload": payload, "status": SubmissionStatus.RECEIVED, "attempts": 0, "created_at": now,
-        "updated_at": now}).scalar_one()
+        "payload": payload, "status": SubmissionStatus.AWAITING if email_check else SubmissionStatus.RECEIVED,
+        "email_check": email_check, "attempts": 0, "created_at": now, "updated_at": now}).scalar_one()
     return Accepted(submission_id, token)
 
 
@@ -625,11 +659,11 @@ def process_submission(submission_id: int, now: dt.datetime | None = None) -> Pr
     try:  # DuplicateAction is raised before anything is written
         recorded = record_action(campaign, signer, plan, letters, token_digest=submission.token_hash,
                                  personal=choices.personal)
-    except DuplicateAction:  # the e-mail's own submission holds the hash; this one lets it go
+    except DuplicateAction as repeat:  # the e-mail's own submission holds the hash; this one lets it go
         submission.status, submission.email_hash = SubmissionStatus.DUPLICATE, None
         log.info("submission %s: this e-mail had already signed campaign %s; nothing recorded", submission_id,
                  campaign.id)
-        return Processed(None, [])
+        return Processed(None, [], repeat_of=repeat.action_id)
     submission.status, submission.action_id = SubmissionStatus.RECORDED, recorded.action.id
     db.session.flush()
     return Processed(recorded.action.id, recorded.delivery_ids)
@@ -698,10 +732,119 @@ def submissions_to_requeue(grace: dt.timedelta, limit: int = 500, now: dt.dateti
 
 
 def find_submission(token: str) -> Submission | None:
-    """The submission a thank-you token belongs to, before (or after) the worker recorded it."""
+    """The submission a thank-you token (or its e-mail check link's token) belongs to, before (or after) the
+    worker recorded it."""
     if not token or len(token) > 128:
         return None
-    return db.session.scalar(db.select(Submission).where(Submission.token_hash == token_hash(token)))
+    digest = token_hash(token)
+    return db.session.scalar(db.select(Submission).where(
+        or_(Submission.token_hash == digest, Submission.confirm_token_hash == digest)))
+
+
+# --- campaigns that confirm the e-mail address before letters go out -------------------------------------------
+
+def confirmation_max_age() -> dt.timedelta:
+    """How long a signature waits for its e-mail link (ACTIONKIT_EMAIL_CONFIRMATION_DAYS, default 3 days)."""
+    return dt.timedelta(days=float(current_app.config.get("EMAIL_CONFIRMATION_DAYS") or 3))
+
+
+@dataclass
+class EmailCheck:
+    """What the e-mail check message needs, read from a waiting signature's payload (decrypted in the worker)."""
+
+    submission_id: int
+    campaign_id: int
+    email: str
+    first_name: str
+    language: str
+    token: str
+    expires_at: dt.datetime
+
+
+def claim_email_check(submission_id: int, now: dt.datetime | None = None) -> EmailCheck | int | None:
+    """Mint the link token of a waiting signature, once (a conditional UPDATE claims it). The e-mail's earlier
+    action id instead when this address already signed the campaign: the signature is then closed as a repeat
+    (payload erased) and the owner told, so the answer is the same e-mail flow either way. None: nothing to do."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    claimed = db.session.execute(
+        update(Submission).where(Submission.id == submission_id, Submission.status == SubmissionStatus.AWAITING,
+                                 Submission.confirm_sent_at.is_(None))
+        .values(confirm_sent_at=now, confirm_token_hash=token_hash(token), updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return None
+    submission = db.session.get(Submission, submission_id, populate_existing=True)
+    assert submission is not None and submission.payload is not None
+    signer = Signer.from_dict(json.loads(submission.payload)["signer"])
+    earlier = db.session.scalar(
+        db.select(Action.id).join(Supporter).where(Supporter.email_hash == email_hash(signer.email),
+                                                   Action.campaign_id == submission.campaign_id))
+    if earlier is not None:
+        submission.status, submission.email_hash, submission.payload = SubmissionStatus.DUPLICATE, None, None
+        submission.processed_at = now
+        db.session.flush()
+        return int(earlier)
+    created = submission.created_at if submission.created_at.tzinfo else \
+        submission.created_at.replace(tzinfo=dt.timezone.utc)
+    return EmailCheck(submission.id, submission.campaign_id, signer.email, signer.first_name, signer.language,
+                      token, created + confirmation_max_age())
+
+
+def confirm_email(token: str, now: dt.datetime | None = None) -> Submission | None:
+    """The link was opened: a waiting, unexpired signature becomes RECEIVED for the worker (a conditional UPDATE,
+    so two clicks queue it once). Returns the submission when this call confirmed it, else None."""
+    now = now or utcnow()
+    if not token or len(token) > 128:
+        return None
+    digest = token_hash(token)
+    confirmed = db.session.execute(
+        update(Submission).where(Submission.confirm_token_hash == digest,
+                                 Submission.status == SubmissionStatus.AWAITING,
+                                 Submission.created_at > now - confirmation_max_age())
+        .values(status=SubmissionStatus.RECEIVED, confirmed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if confirmed != 1:
+        return None
+    return db.session.scalar(db.select(Submission).where(Submission.confirm_token_hash == digest)
+                             .execution_options(populate_existing=True))
+
+
+def expire_unconfirmed(now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Erase signatures whose e-mail link was not opened in time: payload and e-mail hash go, EXPIRED stays
+    (a count for the stats, nothing personal)."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        db.select(Submission.id).where(Submission.status == SubmissionStatus.AWAITING,
+                                       Submission.created_at < now - confirmation_max_age())
+        .order_by(Submission.id).limit(limit)))
+    if not ids:
+        return 0
+    count = db.session.execute(
+        update(Submission).where(Submission.id.in_(ids), Submission.status == SubmissionStatus.AWAITING)
+        .values(status=SubmissionStatus.EXPIRED, payload=None, email_hash=None, processed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    log.info("%d unconfirmed signatures expired and erased", count)
+    return count
+
+
+def email_checks_to_send(grace: dt.timedelta, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Waiting signatures whose link e-mail was never sent (its task was lost or the broker was down)."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        db.select(Submission.id).where(Submission.status == SubmissionStatus.AWAITING,
+                                       Submission.confirm_sent_at.is_(None), Submission.created_at < now - grace)
+        .order_by(Submission.id).limit(limit)))
+
+
+def claim_repeat_notice(action_id: int, now: dt.datetime | None = None) -> bool:
+    """May the owner of this action be told (again) that their address was used to sign again? At most once a
+    day, so nobody can flood a supporter's inbox by signing in their name."""
+    now = now or utcnow()
+    return db.session.execute(
+        update(Action).where(Action.id == action_id,
+                             or_(Action.repeat_notice_at.is_(None), Action.repeat_notice_at < now - dt.timedelta(days=1)))
+        .values(repeat_notice_at=now).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def submission_preview(submission: Submission) -> tuple[str, list[Office]]:
@@ -724,12 +867,16 @@ def _accuracy(value: str) -> MatchAccuracy:
 
 
 def find_action(token: str) -> Action | None:
-    """The action a thank-you page or e-mail token belongs to (either token works)."""
+    """The action a thank-you page or e-mail token belongs to (either token works, and so does the e-mail check
+    link of the signature it was recorded from)."""
     if not token or len(token) > 128:
         return None
     digest = token_hash(token)
+    checked = db.select(Submission.action_id).where(Submission.confirm_token_hash == digest,
+                                                   Submission.action_id.is_not(None))
     return db.session.scalar(
-        db.select(Action).where(or_(Action.token_hash == digest, Action.email_token_hash == digest))
+        db.select(Action).where(or_(Action.token_hash == digest, Action.email_token_hash == digest,
+                                    Action.id.in_(checked)))
         .options(selectinload(Action.letters).selectinload(Letter.delivery),
                  selectinload(Action.letters).selectinload(Letter.office).selectinload(Office.division),
                  selectinload(Action.campaign)))
@@ -745,12 +892,32 @@ def actions_waiting(max_age: dt.timedelta, limit: int = 500) -> list[int]:
         .order_by(Action.id).limit(limit)))
 
 
-def actions_unconfirmed(grace: dt.timedelta, max_age: dt.timedelta, limit: int = 500) -> list[int]:
-    """Ids of recent actions whose confirmation e-mail was never sent (e.g. the broker was down at signing)."""
-    now = utcnow()
-    return list(db.session.scalars(
-        db.select(Action.id).where(Action.confirmation_sent_at.is_(None), Action.created_at < now - grace,
-                                   Action.created_at > now - max_age).order_by(Action.id).limit(limit)))
+def actions_unconfirmed(grace: dt.timedelta, max_age: dt.timedelta, limit: int = 500,
+                        every: dt.timedelta | None = None, now: dt.datetime | None = None) -> list[int]:
+    """Ids of recent actions whose confirmation e-mail was never sent (e.g. the broker was down at signing).
+
+    With `every` (how often the caller runs), only those whose age crossed grace, 2 x grace, 4 x grace ...
+    within the last `every`: each is retried on a doubling schedule without any state kept between runs."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        db.select(Action.id, Action.created_at).where(
+            Action.confirmation_sent_at.is_(None), Action.created_at <= now - grace,
+            Action.created_at > now - max_age).order_by(Action.id).limit(limit if every is None else 20 * limit))
+    due = []
+    for action_id, created_at in rows:
+        if every is not None:
+            age, mark = now - _aware_utc(created_at), grace
+            while mark * 2 <= age:
+                mark *= 2
+            if age - mark >= every:
+                continue
+        due.append(action_id)
+    return due[:limit]
+
+
+def _aware_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def resolve_pending(action_id: int) -> list[int]:
@@ -833,3 +1000,10 @@ def letter_statuses(action: Action) -> list[LetterStatus]:
     return [LetterStatus(letter.id, letter.office_id, letter.office_type, letter.addressed_to, letter.office_title,
                          delivery_status(letter.delivery)) for letter in action.letters]
 
+
+def campaign_totals(campaign_id: int) -> tuple[int, int]:
+    """(supporters who signed, letters they wrote) for a campaign's public page once it has ended."""
+    actions = db.session.scalar(db.select(db.func.count(Action.id)).where(Action.campaign_id == campaign_id))
+    letters = db.session.scalar(db.select(db.func.count(Letter.id)).join(Action, Letter.action_id == Action.id)
+                                .where(Action.campaign_id == campaign_id))
+    return int(actions or 0), int(letters or 0)

@@ -8,23 +8,19 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
+from actionkit import celery_app
 from actionkit.extensions import db
 from actionkit.letters import confirmation, services
 
 log = logging.getLogger(__name__)
 
 PENDING_MAX_AGE = dt.timedelta(days=7)  # after this a pending target is left for staff, not retried
-CONFIRMATION_GRACE = dt.timedelta(minutes=10)  # the sweep re-queues confirmations unsent after this ...
-CONFIRMATION_MAX_AGE = dt.timedelta(days=2)  # ... unless the action is older than this
+CONFIRMATION_MAX_AGE = dt.timedelta(days=2)  # the sweep stops re-queueing a confirmation after this
 # Periodic tasks for celery beat (merged into beat_schedule by celery_init_app).
 def publish(task: Any, *args: Any) -> bool:
-    """Queue a task after commit without ever failing the request: if the broker is down, the sweep queues it."""
-    try:
-        task.apply_async(args=args, retry=False)
-    except Exception as exc:  # broker unreachable: the rows are committed and the periodic sweep catches up
-        log.warning("could not queue %s (%s); the sweep will", task.name, type(exc).__name__)
-        return False
-    return True
+    """Queue a task after commit without ever failing or holding up the request: if the broker is down or slow,
+    the sweep queues it (celery_app.publish, bounded by ACTIONKIT_DELIVERY__publish_timeout)."""
+    return celery_app.publish(task.name, *args)
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
@@ -48,6 +44,8 @@ def process_submission(submission_id: int) -> bool:
         services.submission_failed(submission_id, type(exc).__name__)
         db.session.commit()
         return False
+    if processed is not None and processed.repeat_of is not None:
+        publish(send_repeat_notice, processed.repeat_of)
     if processed is None or processed.action_id is None:
         return False
     _enqueue(processed.delivery_ids)
@@ -68,18 +66,32 @@ def resolve_pending(action_id: int) -> int:
 
 @shared_task(name="letters.sweep_pending", ignore_result=True)
 def sweep_pending() -> int:
-    """Queue resolve_pending for actions still waiting for the geocoder, and any confirmation never queued."""
+    """Queue resolve_pending for actions still waiting for the geocoder (every ACTIONKIT_PENDING_SWEEP_SECONDS)."""
     max_age = dt.timedelta(days=float(current_app.config.get("PENDING_MAX_AGE_DAYS") or PENDING_MAX_AGE.days))
     waiting = services.actions_waiting(max_age)
-    unconfirmed = services.actions_unconfirmed(CONFIRMATION_GRACE, CONFIRMATION_MAX_AGE)
     db.session.rollback()
     for action_id in waiting:
         publish(resolve_pending, action_id)
-    for action_id in unconfirmed:
+    if waiting:
+        log.info("queued %d actions with pending targets", len(waiting))
+    return len(waiting)
+
+
+@shared_task(name="letters.sweep_confirmations", ignore_result=True)
+def sweep_confirmations() -> int:
+    """Queue again the confirmations still unsent (a worker died, the broker or the mail server was down) when
+    their action reaches ACTIONKIT_CONFIRMATION_REQUEUE_SECONDS of age, then twice, four times ... that age:
+    recovery within minutes, and never a pile of copies during a long mail outage."""
+    first = float(current_app.config["CONFIRMATION_REQUEUE_SECONDS"])
+    window = float(current_app.config["SUBMISSION_SWEEP_SECONDS"])  # this task runs once per window
+    due = services.actions_unconfirmed(dt.timedelta(seconds=first), CONFIRMATION_MAX_AGE,
+                                       every=dt.timedelta(seconds=window))
+    db.session.rollback()
+    for action_id in due:
         publish(send_confirmation, action_id)
-    if waiting or unconfirmed:
-        log.info("queued %d actions with pending targets, %d confirmations", len(waiting), len(unconfirmed))
-    return len(waiting) + len(unconfirmed)
+    if due:
+        log.info("queued %d confirmations again", len(due))
+    return len(due)
 
 
 @shared_task(name="letters.sweep_submissions", ignore_result=True)
@@ -88,13 +100,45 @@ def sweep_submissions() -> int:
     task was lost, the broker was down when it was signed, or a try failed; give up those older than two days."""
     grace = dt.timedelta(seconds=float(current_app.config["SUBMISSION_REQUEUE_SECONDS"]))
     services.expire_submissions()
+    services.expire_unconfirmed()  # signatures whose e-mail link was not opened in time are erased
     received = services.submissions_to_requeue(grace)
+    checks = services.email_checks_to_send(grace)
     db.session.commit()  # marked before publishing: the next sweep leaves them alone for a while
     for submission_id in received:
         publish(process_submission, submission_id)
-    if received:
-        log.info("queued %d signatures to record again", len(received))
+    for submission_id in checks:
+        publish(send_email_check, submission_id)
+    if received or checks:
+        log.info("queued %d signatures to record again, %d e-mail checks", len(received), len(checks))
     return len(received)
+
+
+@shared_task(name="letters.send_email_check", bind=True, ignore_result=True, max_retries=8)
+def send_email_check(self, submission_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """E-mail the link that releases a waiting signature's letters; a repeat address gets the owner's notice."""
+    try:
+        outcome = confirmation.send_email_check(int(submission_id))
+    except confirmation.TryLater as exc:
+        db.session.rollback()
+        log.warning("e-mail check for submission %s not sent yet (%s); retrying", submission_id, exc)
+        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
+    db.session.commit()
+    if outcome is not True and outcome is not False:
+        publish(send_repeat_notice, outcome)
+    return outcome is True
+
+
+@shared_task(name="letters.send_repeat_notice", bind=True, ignore_result=True, max_retries=8)
+def send_repeat_notice(self, action_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """Tell an address's owner that it was used to sign again (nothing sent twice), with a fresh status link."""
+    try:
+        sent = confirmation.send_repeat_notice(int(action_id))
+    except confirmation.TryLater as exc:
+        db.session.rollback()
+        log.warning("repeat notice for action %s not sent yet (%s); retrying", action_id, exc)
+        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
+    db.session.commit()
+    return sent
 
 
 @shared_task(name="letters.send_confirmation", bind=True, ignore_result=True, max_retries=8)

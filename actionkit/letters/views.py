@@ -1,6 +1,7 @@
 """The supporter's journey: campaign page and form -> officials (confirm or choose when unsure) -> letters ->
 one signature -> thank-you page with live delivery statuses. Every step works without JavaScript; state moves
-between steps in a sealed hidden field, never in the URL and never in the database before the signature.
+between steps in a sealed hidden field (and, for the GET page a step redirects to, a sealed HttpOnly cookie scoped
+to the campaign), never in the URL and never in the database before the signature.
 
 The signature itself is one INSERT (an encrypted submission) and one task: the worker drafts and records the
 letters, so a surge of supporters queues work instead of queueing requests. The thank-you page shows the letters
@@ -8,26 +9,31 @@ being prepared until the worker has recorded them (usually well under a second).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
 
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
+from actionkit.db import utcnow
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import ComposeForm, ExpiredState, SignupForm, StepForm, seal, unseal
+from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, ComposeForm, ConfirmEmailForm, ExpiredState, SignupForm, \
+    StepForm, seal, unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import DivisionType
+from actionkit.staff.auth import role_required
+from actionkit.staff.models import Role
 
 log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__)
@@ -106,9 +112,40 @@ def _csrf(exc: CSRFError) -> tuple[str, int]:
 
 @bp.get("/act/<slug>")
 def campaign(slug: str) -> tuple[str, int]:
-    campaign = campaigns.live_or_404(slug)
+    campaign = campaigns.by_slug(slug)
+    if campaign is not None and campaigns.has_ended(campaign):
+        return _ended(campaign)  # links already shared keep working
+    if campaign is None or not campaigns.is_open(campaign):
+        abort(404)
     form = SignupForm(formdata=None, state=campaign.state.upper())
     return _page("letters/campaign.html", campaign=campaign, form=form)
+
+
+SMALL_COUNT = 5  # below this a count is shown as "fewer than 5", as in the stats: no one is singled out
+
+
+def _ended(campaign: Campaign) -> tuple[str, int]:
+    """What a campaign that has ended achieved, and the campaigns supporters can act on now."""
+    supporters, letters = services.campaign_totals(campaign.id)
+    totals = [
+        ngettext("%(num)s supporter wrote to their officials.", "%(num)s supporters wrote to their officials.",
+                 supporters) if supporters >= SMALL_COUNT else _("Fewer than 5 supporters wrote to their officials."),
+        ngettext("%(num)s letter was sent.", "%(num)s letters were sent.", letters)
+        if letters >= SMALL_COUNT else _("Fewer than 5 letters were sent."),
+    ]
+    live = [c for c in campaigns.open_campaigns() if c.id != campaign.id]
+    return _page("letters/ended.html", campaign=campaign, totals=totals, live=live)
+
+
+@bp.get("/act/<slug>/preview")
+@role_required(Role.EDITOR)
+def preview(slug: str) -> tuple[str, int]:
+    """Staff see a draft's page exactly as supporters will (the form cannot be sent from here)."""
+    campaign = campaigns.by_slug(slug)
+    if campaign is None:
+        abort(404)
+    form = SignupForm(formdata=None, state=campaign.state.upper())
+    return _page("letters/campaign.html", campaign=campaign, form=form, preview=True)
 
 
 @bp.post("/act/<slug>")
@@ -130,7 +167,7 @@ def find(slug: str) -> Any:
         form.street.errors = [*form.street.errors, labels.address_message(exc.code, exc.params)]
         return _page("letters/campaign.html", 422, campaign=campaign, form=form)
     db.session.commit()  # the geocode cache entry (districts under an HMAC key; no address)
-    return _next_step(campaign, signer, plan)
+    return _to_step(campaign, signer, plan)
 
 
 @bp.post("/act/<slug>/edit")
@@ -162,6 +199,54 @@ def _next_step(campaign: Campaign, signer: Signer, plan: Plan) -> tuple[str, int
     return _compose_page(campaign, signer, plan)
 
 
+# Post/Redirect/Get: a step that succeeded redirects to its next page, fetched with GET, so Back and Reload
+# never ask to send a form again. The sealed state (encrypted, expiring) rides in an HttpOnly cookie scoped to
+# the campaign's pages, never in the URL; the signature clears it.
+STEP_COOKIE = "actionkit_step"
+MAX_STEP_COOKIE = 3500  # bytes; browsers keep 4 KB per cookie. A larger state is shown in place, as before
+
+
+def _step_path(campaign: Campaign) -> str:
+    return url_for("letters.campaign", slug=campaign.slug)
+
+
+def _to_step(campaign: Campaign, signer: Signer, plan: Plan) -> Any:
+    state = _sealed(campaign, signer, plan)
+    if len(state) > MAX_STEP_COOKIE:
+        return _next_step(campaign, signer, plan)
+    endpoint = "letters.officials" if plan.needs_confirmation else "letters.letters_page"
+    resp = redirect(url_for(endpoint, slug=campaign.slug, lang=lang()), 303)
+    resp.set_cookie(STEP_COOKIE, state, max_age=STATE_MAX_AGE_SECONDS, path=_step_path(campaign),
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+    return resp
+
+
+def _step_state(campaign: Campaign) -> tuple[Signer, Plan] | None:
+    try:
+        data = unseal(request.cookies.get(STEP_COOKIE), campaign.id)
+    except ExpiredState:
+        return None
+    return Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
+
+
+@bp.get("/act/<slug>/officials")
+def officials(slug: str) -> Any:
+    """The officials to confirm (or choose), shown again on Back or Reload."""
+    campaign = campaigns.live_or_404(slug)
+    if (state := _step_state(campaign)) is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    return _next_step(campaign, *state)
+
+
+@bp.get("/act/<slug>/letters")
+def letters_page(slug: str) -> Any:
+    """The letters page, shown again on Back or Reload; after the signature, the campaign page."""
+    campaign = campaigns.live_or_404(slug)
+    if (state := _step_state(campaign)) is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    return _next_step(campaign, *state)
+
+
 def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[str, str] | None = None,
                   status: int = 200) -> tuple[str, int]:
     form = StepForm(formdata=None, state=_sealed(campaign, signer, plan))
@@ -176,7 +261,7 @@ def _confirm_page(campaign: Campaign, signer: Signer, plan: Plan, errors: dict[s
 def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeForm | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
-                                    city=signer.city)
+                                    city=signer.city, reader_lang=lang())
     if form is None:
         form = ComposeForm(formdata=None)
         included = {d.target.office.id for d in drafts if not d.error}
@@ -210,7 +295,7 @@ def confirm(slug: str) -> Any:
                                  confirmed=request.form.get("confirm") == "yes")
     except ChoiceError as exc:
         return _confirm_page(campaign, signer, plan, errors={exc.code: _choice_message(exc.code)}, status=422)
-    return _compose_page(campaign, signer, chosen)
+    return _to_step(campaign, signer, chosen)
 
 
 def _choice_message(code: str) -> str:
@@ -277,15 +362,18 @@ def sign(slug: str) -> Any:
     choices, errors = _compose_input(brief.personalisation, sendable, form, plan)
     if errors or not valid:
         return _compose_page(campaigns.live_or_404(slug), signer, plan, form=form, errors=errors, status=422)
-    try:
-        accepted = services.accept(brief.id, signer, plan, choices)
-        db.session.commit()
-    except IntegrityError:  # (campaign, e-mail hash) is unique: this e-mail already signed
-        db.session.rollback()
-        return _page("letters/already.html", campaign=campaigns.live_or_404(slug))
-    tasks.publish(tasks.process_submission, accepted.submission_id)
+    # The same INSERT, commit, task and redirect for every signature: whether this e-mail signed before is found
+    # by the worker, which tells the address's owner by e-mail (docs/architecture.md, "Repeat signatures").
+    accepted = services.accept(brief.id, signer, plan, choices, email_check=brief.confirm_email)
+    db.session.commit()
+    if brief.confirm_email:
+        tasks.publish(tasks.send_email_check, accepted.submission_id)
+    else:
+        tasks.publish(tasks.process_submission, accepted.submission_id)
     log.info("submission %s accepted", accepted.submission_id)
-    return redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
+    resp = redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
+    resp.delete_cookie(STEP_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
+    return resp
 
 
 # --- the thank-you page ------------------------------------------------------------------------------------------
@@ -312,11 +400,26 @@ def _submission_or_404(slug: str, token: str) -> tuple[services.Submission, Camp
     return submission, campaign
 
 
+def _recorded(slug: str, token: str) -> tuple[services.Action | None, services.Submission | None, Campaign | None]:
+    """(action, None, None) once recorded (found by either token of the action, or by the e-mail check link of
+    its submission); else (None, submission, campaign) for the page in between; 404 for unknown tokens."""
+    action = services.find_action(token)
+    if action is None:
+        submission, campaign = _submission_or_404(slug, token)
+        if submission.status is not SubmissionStatus.RECORDED or submission.action is None:
+            return None, submission, campaign
+        action = submission.action
+    if action.campaign.slug != slug:
+        abort(404)
+    return action, None, None
+
+
 @bp.get("/act/<slug>/thanks/<token>")
 def thanks(slug: str, token: str) -> tuple[str, int]:
-    action = services.find_action(token)
-    if action is None or action.campaign.slug != slug:
-        return _received(slug, token)
+    action, submission, campaign = _recorded(slug, token)
+    if action is None:
+        assert submission is not None and campaign is not None
+        return _received(submission, campaign, token)
     campaign = action.campaign
     share_url = public_url() + url_for("letters.campaign", slug=campaign.slug)
     deleted = action.supporter.deleted_at is not None
@@ -326,11 +429,23 @@ def thanks(slug: str, token: str) -> tuple[str, int]:
                  deleted=deleted)
 
 
-def _received(slug: str, token: str) -> tuple[str, int]:
-    """The thank-you page before the worker has recorded the signature (or when it could not)."""
-    submission, campaign = _submission_or_404(slug, token)
+def _check_expired(submission: services.Submission) -> bool:
+    created = submission.created_at if submission.created_at.tzinfo else \
+        submission.created_at.replace(tzinfo=dt.timezone.utc)
+    return submission.status is SubmissionStatus.EXPIRED or created < utcnow() - services.confirmation_max_age()
+
+
+def _received(submission: services.Submission, campaign: Campaign, token: str) -> tuple[str, int]:
+    """The thank-you page before the worker has recorded the signature (or when it could not, or when it is a
+    repeat). A repeat must look like a first signature and say nothing about the earlier one: on a campaign
+    that checks e-mail both wait for the link ("check your email"), elsewhere the repeat gets a neutral receipt
+    (its owner gets the real status link by e-mail)."""
+    if submission.email_check and submission.status in CHECK_STATUSES:
+        if _check_expired(submission):
+            return _expired_check(campaign)
+        return _page("letters/check_email.html", campaign=campaign, days=services.confirmation_max_age().days)
     if submission.status is SubmissionStatus.DUPLICATE:
-        return _page("letters/already.html", campaign=campaign)
+        return _page("letters/received.html", campaign=campaign)
     if submission.status is not SubmissionStatus.RECEIVED:  # failed: nothing was recorded, nothing will be sent
         return _problem(500, _("Your letters could not be recorded"),
                         _("Something went wrong on our side and your letters were not sent. We are sorry. Please "
@@ -344,9 +459,46 @@ def _received(slug: str, token: str) -> tuple[str, int]:
 def status(slug: str, token: str) -> Response:
     """The same statuses as JSON, for static/js/status.js to refresh the page ("preparing" until the worker has
     recorded the signature; the script then reloads the page)."""
-    action = services.find_action(token)
-    if action is None or action.campaign.slug != slug:
-        submission, _campaign = _submission_or_404(slug, token)
-        return jsonify({"letters": [], "pending": [], "final": False,
-                        "preparing": submission.status is SubmissionStatus.RECEIVED})
+    action, submission, _campaign = _recorded(slug, token)
+    if action is None:
+        assert submission is not None
+        preparing = submission.status is SubmissionStatus.RECEIVED
+        return jsonify({"letters": [], "pending": [], "final": not preparing and submission.status is not
+                        SubmissionStatus.FAILED, "preparing": preparing})
     return jsonify({**_status_payload(action), "preparing": False})
+
+
+# --- campaigns that confirm the e-mail address: the link in the e-mail ----------------------------------------
+
+CHECK_STATUSES = (SubmissionStatus.AWAITING, SubmissionStatus.DUPLICATE, SubmissionStatus.EXPIRED)
+
+
+def _expired_check(campaign: Campaign) -> tuple[str, int]:
+    return _problem(410, _("This link has expired"),
+                    _("Your email address was not confirmed in time, so we erased your signature and sent "
+                      "nothing. You are welcome to sign again from the campaign page."), campaign)
+
+
+@bp.route("/act/<slug>/confirm-email/<token>", methods=["GET", "POST"])
+@limiter.limit(guards.public_rate_limit, methods=["POST"])
+def confirm_email(slug: str, token: str) -> Any:
+    """The link e-mailed on campaigns that confirm addresses. GET shows a button (mail scanners open links;
+    they must not confirm anything); its POST releases the letters to the worker."""
+    submission, campaign = _submission_or_404(slug, token)
+    if submission.status in (SubmissionStatus.RECEIVED, SubmissionStatus.RECORDED):
+        return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)
+    if submission.status is not SubmissionStatus.AWAITING or _check_expired(submission):
+        return _expired_check(campaign)
+    form = ConfirmEmailForm()
+    if request.method == "GET":
+        return _page("letters/confirm_email.html", campaign=campaign, form=form, token=token)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    if not form.validate_on_submit():
+        return _page("letters/confirm_email.html", 400, campaign=campaign, form=form, token=token)
+    confirmed = services.confirm_email(token)
+    db.session.commit()
+    if confirmed is not None:
+        tasks.publish(tasks.process_submission, confirmed.id)
+        log.info("submission %s confirmed by e-mail", confirmed.id)
+    return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)

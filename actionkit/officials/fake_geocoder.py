@@ -236,9 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8089)
+    # The docstring's first paragraph (its first line alone stops mid-sentence), and its usage lines as epilog.
+    intro, usage = __doc__.split("\n\n")[:2]
+    parser = argparse.ArgumentParser(description=intro.strip(), epilog="usage:\n" + usage.rstrip(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8089, help="port to listen on (default 8089)")
     parser.add_argument("--fixtures", nargs="*", type=Path, default=[DEFAULT_FIXTURES],
                         help="response files or folders (default: tests/data/census)")
     parser.add_argument("--mode", choices=MODES, default="ok", help="simulate a failure on every request")

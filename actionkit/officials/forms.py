@@ -1,12 +1,16 @@
 """Forms of the officials admin: search, editing an office and its holder, the sheriffs CSV upload."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import Form, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Email, Length, Optional, Regexp, URL
+from wtforms.fields import DateField
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, URL, ValidationError
 
 from actionkit.officials.models import OfficeType
+from actionkit.officials.responses import ResponseError, check_source_url
 from actionkit.officials.services import STATE_NAMES
 
 OFFICE_TYPE_CHOICES = [("", "any office")] + [(t.value, t.value.replace("_", " ")) for t in OfficeType]
@@ -80,3 +84,25 @@ class ApplyForm(FlaskForm):
     file_name = HiddenField()
     apply = SubmitField("Apply these changes")
     cancel = SubmitField("Cancel")
+
+
+class ResponseForm(FlaskForm):
+    """An official's response, recorded by staff and shown on the public progress page."""
+
+    position = SelectField("Position", choices=[
+        ("supports", "Supports ending the agreements"), ("opposes", "Opposes ending them"),
+        ("undecided", "Undecided"), ("no_response", "No response")])
+    responded_on = DateField("Date of the response (or of the last try, for no response)",
+                             validators=[InputRequired("Enter the date.")])
+    note = TextAreaField("Public note (shown on the progress page)", validators=[
+        Optional(), Length(max=280, message="Keep the note under 280 characters.")])
+    source_label = StringField("Source (e.g. letter of 3 March, meeting, news story)",
+                               validators=[Optional(), Length(max=120)])
+    source_url = StringField("Source link (http or https)", validators=[Optional(), Length(max=512)])
+    submit = SubmitField("Record the response")
+
+    def validate_source_url(self, field: Any) -> None:
+        try:
+            check_source_url(field.data or "")
+        except ResponseError as exc:
+            raise ValidationError(str(exc)) from None

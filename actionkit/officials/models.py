@@ -264,3 +264,32 @@ class ChannelChange(TimestampMixin, db.Model):
     decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
     office: Mapped[Office] = relationship()
+class Position(str, enum.Enum):
+    """An official's recorded position on ending the ICE detainer / 287(g) agreements."""
+
+    SUPPORTS = "supports"  # supports ending the agreements
+    OPPOSES = "opposes"
+    UNDECIDED = "undecided"
+    NO_RESPONSE = "no_response"
+
+
+class OfficialResponse(db.Model):
+    """A response of an office's holder as staff recorded it; a change adds a row, so the public record can say
+    "as of" and the history stays. Public: the note and source are shown on the progress page."""
+
+    __tablename__ = "official_responses"
+    __table_args__ = (Index("ix_official_responses_office_recorded", "office_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    official_id: Mapped[Optional[int]] = mapped_column(ForeignKey("officials.id"))  # the holder who answered
+    position: Mapped[Position] = mapped_column(_enum(Position))
+    responded_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(280), default="")
+    source_url: Mapped[Optional[str]] = mapped_column(String(512))
+    source_label: Mapped[str] = mapped_column(String(120), default="")  # "Letter of 3 March", "WLBT news story"
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+
+    office: Mapped[Office] = relationship()
+    official: Mapped[Optional[Official]] = relationship()

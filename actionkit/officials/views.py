@@ -17,10 +17,10 @@ from werkzeug.utils import secure_filename
 
 from actionkit.db import utcnow
 from actionkit.extensions import db
-from actionkit.officials import admin
-from actionkit.officials.forms import ApplyForm, FixedTargetForm, OfficeForm, SearchForm, UploadForm
+from actionkit.officials import admin, responses
+from actionkit.officials.forms import ApplyForm, FixedTargetForm, OfficeForm, ResponseForm, SearchForm, UploadForm
 from actionkit.officials.importers.ice287g import describe_287g
-from actionkit.officials.models import OfficeType
+from actionkit.officials.models import OfficeType, Position
 from actionkit.officials.services import SourceError
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import AuditEntry, Role, StaffUser
@@ -135,12 +135,17 @@ def edit(office_id: int) -> Any:
                 else:
                     flash("Saved." if contact or holder else "Nothing changed.", "info")
                 return redirect(url_for(".edit", office_id=office.id))
-    status = 422 if form.errors else 200
+    return _edit_page(office, form, ResponseForm(formdata=None))
+
+
+def _edit_page(office: Any, form: OfficeForm, response_form: ResponseForm) -> tuple[str, int]:
+    status = 422 if form.errors or response_form.errors else 200
     former = [o for o in office.officials if o.left_on is not None]
     return render_template("officials/edit.html", form=form, office=office, holder=office.holder, former=former,
                            agreements=describe_287g(office), can_deliver=admin.can_deliver(office),
                            proposals=admin.pending_channel_changes(office.id), is_admin=_is_admin(),
-                           channel_fields=admin.CHANNEL_FIELDS, page_title=office.title), status
+                           channel_fields=admin.CHANNEL_FIELDS, response_form=response_form,
+                           responses=responses.history(office.id), page_title=office.title), status
 
 
 @bp.route("/fixed", methods=["GET", "POST"])
@@ -210,6 +215,33 @@ def _decide_change(change_id: int, decision: str) -> Any:
     db.session.commit()
     flash(f"{'Applied' if decision == 'approve' else 'Rejected'}: the change to {change.office.title}.", "info")
     return redirect(url_for(".channel_changes"))
+
+
+@bp.post("/<int:office_id>/response")
+@role_required(Role.EDITOR)
+def record_response(office_id: int) -> Any:
+    """Record the office holder's response (shown on the public progress pages); every change is audited."""
+    office = admin.get_office(office_id)
+    if office is None:
+        raise NotFound()
+    form = ResponseForm()
+    if form.validate_on_submit():
+        try:
+            response = responses.record(office, Position(form.position.data), form.responded_on.data,
+                                        note=form.note.data or "", source_url=form.source_url.data or "",
+                                        source_label=form.source_label.data or "", actor_id=current_user.id)
+        except responses.ResponseError as exc:
+            db.session.rollback()
+            form.note.errors = [*form.note.errors, str(exc)]
+        else:
+            if response is not None:
+                audit(_actor(), "official.response", "office", office.id, title=office.title,
+                      position=response.position.value, responded_on=response.responded_on.isoformat(),
+                      source_url=response.source_url)
+            db.session.commit()
+            flash("Response recorded." if response is not None else "Nothing changed.", "info")
+            return redirect(url_for(".edit", office_id=office.id) + "#responses")
+    return _edit_page(office, _office_form(office), form)
 
 
 @bp.route("/import", methods=["GET", "POST"])

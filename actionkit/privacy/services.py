@@ -76,9 +76,11 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
                                                 Delivery.status == DeliveryStatus.SENT,
                                                 Delivery.provider_ref.is_not(None)).distinct()))
     # Their signatures' e-mail hashes go too, so a later signature starts afresh; one not recorded yet (another
-    # campaign's, signed moments ago) is given up, so the worker cannot write their data again.
+    # campaign's, signed moments ago, or one waiting for its e-mail link) is given up, so the worker cannot write
+    # their data again.
     mine = or_(Submission.action_id.in_([a.id for a in actions]), Submission.email_hash == supporter.email_hash)
-    db.session.execute(update(Submission).where(mine, Submission.status == SubmissionStatus.RECEIVED)
+    waiting = (SubmissionStatus.RECEIVED, SubmissionStatus.AWAITING)
+    db.session.execute(update(Submission).where(mine, Submission.status.in_(waiting))
                        .values(status=SubmissionStatus.FAILED, processed_at=now)
                        .execution_options(synchronize_session=False))
     db.session.execute(update(Submission).where(mine).values(email_hash=None, payload=None, updated_at=now)

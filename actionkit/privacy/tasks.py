@@ -6,13 +6,17 @@ from flask import current_app
 
 from actionkit.extensions import db
 from actionkit.privacy import services
+from actionkit.stories import services as stories
 
 @shared_task(name="privacy.purge_expired", ignore_result=True)
 def purge_expired() -> int:
-    """Purge addresses past retention, batch by batch; safe to run at any time and any number of times."""
+    """Purge addresses past retention, batch by batch, and erase stories the retention period no longer covers;
+    safe to run at any time and any number of times."""
     from actionkit.staff.services import retention_days  # the admins' setting, else ACTIONKIT_RETENTION_DAYS
 
     keep = services.retention(retention_days())
+    stories.purge_expired(keep)
+    db.session.commit()
     total = 0
     while services.expire_overdue(keep) >= 1000:  # first: an expired delivery no longer keeps an address
         db.session.commit()

@@ -74,3 +74,15 @@ class Setting(db.Model):
     value: Mapped[dict] = mapped_column(JSON, default=dict)  # {"value": ...}: JSON columns want a container
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class LoginThrottle(db.Model):
+    """Failed log-ins of one client (the keyed hash of its IP) on one account name, whether the account exists or
+    not: the delay before that pair may try again grows with each failure. Keyed by an HMAC; nothing personal."""
+
+    __tablename__ = "staff_login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

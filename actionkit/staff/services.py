@@ -9,17 +9,25 @@ from pathlib import Path
 from typing import Any, Optional
 
 from flask import current_app
-from sqlalchemy import func, update
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from actionkit.db import utcnow
 from actionkit.extensions import db
 from actionkit.staff import passwords
-from actionkit.staff.models import AuditEntry, Role, Setting, StaffUser
+from actionkit.staff.models import AuditEntry, LoginThrottle, Role, Setting, StaffUser
 
 LOCKOUT_AFTER = 5  # failures in a row before the first lock
 LOCKOUT_FIRST = dt.timedelta(minutes=1)  # then 1, 2, 4, 8 … minutes per further failure
 LOCKOUT_MAX = dt.timedelta(hours=1)
+# Per client (keyed hash of the IP) and account name: a few free tries, then a delay that doubles per failure.
+THROTTLE_FREE = 3
+THROTTLE_FIRST = dt.timedelta(seconds=2)
+THROTTLE_MAX = dt.timedelta(minutes=15)
+THROTTLE_MEMORY = dt.timedelta(days=1)  # failures older than this are forgotten
+DEVICE_MAX_AGE = dt.timedelta(days=90)  # a browser that logged in is recognised this long
 RETENTION_KEY = "retention_days"
 DEFAULT_RETENTION_DAYS = 30  # the same default as privacy.services (staff imports no other domain)
 RETENTION_RANGE = (1, 3650)
@@ -34,10 +42,10 @@ class StaffError(Exception):
 
 @dataclass
 class LoginResult:
-    """The user when the password was right; locked_until when the account is (now) locked."""
+    """The user when the log-in succeeded. A failure carries nothing else on purpose: a wrong password, an
+    unknown e-mail, a locked or inactive account and a paused client all get the same answer."""
 
     user: Optional[StaffUser] = None
-    locked_until: Optional[dt.datetime] = None
 
     @property
     def ok(self) -> bool:
@@ -105,28 +113,105 @@ def lock_delay(failures: int) -> Optional[dt.timedelta]:
     return min(LOCKOUT_MAX, LOCKOUT_FIRST * 2 ** min(failures - LOCKOUT_AFTER, 16))
 
 
-def authenticate(email: str, password: str, now: Optional[dt.datetime] = None) -> LoginResult:
-    """Check a log-in. Unknown emails, locked and inactive accounts cost the same argon2 work as a wrong
-    password, so timing does not tell which emails exist. A right password upgrades an outdated hash."""
+def authenticate(email: str, password: str, now: Optional[dt.datetime] = None, *, client: str = "",
+                 device: Optional[str] = None) -> LoginResult:
+    """Check a log-in from `client` (a keyed hash of its IP). Two brakes, neither of which a stranger can use to
+    keep a staff member out: per client and account name, a delay that doubles with each failure (others'
+    clients are not slowed); per account, the lockout after repeated failures from anywhere. A browser that
+    logged in to this account before (`device`, its signed cookie) passes both with the right password.
+    Every refusal costs the same argon2 work and says the same, so nothing tells which accounts exist."""
     now = now or utcnow()
+    key = _throttle_key(client, email)
     user = find_user(email)
+    known = user is not None and known_device(user, device)  # e.g. the owner behind the same office NAT
+    throttle = None if known else db.session.get(LoginThrottle, key)
+    if throttle is not None and (_aware(throttle.blocked_until) or now) > now:
+        passwords.burn_time()  # paused: not even checked, and the pause does not grow
+        return LoginResult()
     if user is None:
         passwords.burn_time()
+        _throttle_failure(key, now)
         return LoginResult()
     locked_until = _aware(user.locked_until)
-    if locked_until is not None and locked_until > now:
+    if locked_until is not None and locked_until > now and not known:
         passwords.burn_time()
-        return LoginResult(locked_until=locked_until)
+        _throttle_failure(key, now)
+        return LoginResult()
     if not passwords.verify(user.password_hash, password):
-        return LoginResult(locked_until=_record_failure(user, now))
+        _record_failure(user, now)
+        _throttle_failure(key, now)
+        return LoginResult()
     if not user.active:
+        _throttle_failure(key, now)
         return LoginResult()
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
     db.session.flush()
     return LoginResult(user=user)
+
+
+def throttle_delay(failures: int) -> Optional[dt.timedelta]:
+    """How long a client waits before its next try on one account name after this many failures in a row."""
+    if failures < THROTTLE_FREE:
+        return None
+    return min(THROTTLE_MAX, THROTTLE_FIRST * 2 ** min(failures - THROTTLE_FREE, 20))
+
+
+def _throttle_key(client: str, email: str) -> str:
+    return _crypto().lookup_hash(f"{client}\x00{normalise_email(email)}", "staff-login-throttle")
+
+
+def _crypto() -> Any:
+    return current_app.extensions["crypto"]
+
+
+def _throttle_failure(key: str, now: dt.datetime) -> None:
+    """Count a failure of this client on this account name (atomically) and pause it when due; failures
+    forgotten after THROTTLE_MEMORY are pruned here, so the table stays small."""
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < now - THROTTLE_MEMORY)
+                       .execution_options(synchronize_session=False))
+    if db.session.get(LoginThrottle, key, populate_existing=True) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(LoginThrottle(key=key, failures=0, updated_at=now))
+        except IntegrityError:  # another request of the same client and account inserted it meanwhile
+            pass
+    db.session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
+                       .values(failures=LoginThrottle.failures + 1, updated_at=now)
+                       .execution_options(synchronize_session=False))
+    row = db.session.get(LoginThrottle, key, populate_existing=True)
+    assert row is not None
+    delay = throttle_delay(row.failures)
+    row.blocked_until = now + delay if delay is not None else None
+    db.session.flush()
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="actionkit.staff.known-device")
+
+
+def _device_tag(user: StaffUser) -> str:
+    """Changes with the password: a new password forgets every browser the account had logged in from."""
+    return _crypto().lookup_hash(f"{user.id}\x00{user.password_hash}", "staff-known-device")[:24]
+
+
+def device_token(user: StaffUser) -> str:
+    """The signed cookie value that marks this browser as one the account logged in from."""
+    return str(_device_serializer().dumps({"u": user.id, "t": _device_tag(user)}))
+
+
+def known_device(user: StaffUser, token: Optional[str]) -> bool:
+    """Has this browser logged in to this account before (recently, and since the last password change)?"""
+    if not token or len(token) > 512:
+        return False
+    try:
+        data = _device_serializer().loads(token, max_age=int(DEVICE_MAX_AGE.total_seconds()))
+    except BadSignature:
+        return False
+    return isinstance(data, dict) and data.get("u") == user.id and data.get("t") == _device_tag(user)
 
 
 def _record_failure(user: StaffUser, now: dt.datetime) -> Optional[dt.datetime]:

@@ -19,12 +19,18 @@ from actionkit.staff.models import Role, StaffUser
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 DEFAULT_LOGIN_RATE_LIMIT = "10/minute;100/hour"
+DEVICE_COOKIE = "staff_device"  # marks a browser that logged in before: it may pass an account's lockout
+# The one answer to every failed log-in (wrong password, unknown e-mail, locked, inactive, paused): it must not
+# tell which accounts exist or are locked.
+LOGIN_FAILED = ("Wrong email or password, or too many attempts. Check them and try again in a few minutes; if "
+                "you keep being refused, ask an admin to unlock your account.")
 # (label, endpoint, least role, what it is for) for the navigation bar and the dashboard, in order; the stats
 # endpoint is looked up (it belongs to the stats blueprint).
 SECTIONS = (
     ("Campaigns", "campaigns.index", Role.EDITOR, "Write, preview and publish campaigns and their letters."),
     ("Officials", "officials.index", Role.EDITOR, "Search and correct the directory; import the sheriffs CSV."),
     ("Deliveries", "delivery.index", Role.EDITOR, "Queues, failures, retries and print batches."),
+    ("Stories", "stories_staff.index", Role.EDITOR, "Supporters' stories: redact, approve, reject, feature."),
     ("Stats", None, Role.VIEWER, "Participation: supporters, letters and deliveries."),
     ("Staff accounts", "staff.users", Role.ADMIN, "Create accounts, change roles, deactivate."),
     ("Audit log", "staff.audit", Role.ADMIN, "Who changed what, and who exported what."),
@@ -46,6 +52,11 @@ def register_admin_notice(source: Callable[[], list[tuple[str, Optional[str]]]])
 def login_rate_limit() -> str:
     """Log-in POSTs per client (an HMAC of the IP); ACTIONKIT_STAFF_LOGIN_RATE_LIMIT overrides it."""
     return str(current_app.config.get("STAFF_LOGIN_RATE_LIMIT") or DEFAULT_LOGIN_RATE_LIMIT)
+
+
+def _login_client() -> str:
+    """The client a log-in comes from, as a keyed hash of its IP (no address is stored)."""
+    return current_app.extensions["crypto"].lookup_hash(request.remote_addr or "unknown", "staff-login-client")[:32]
 
 
 def _stats_url() -> str | None:
@@ -141,21 +152,21 @@ def login() -> Any:
         return render_template("staff/login.html", form=form, page_title="Log in")
     if not form.validate_on_submit():
         return render_template("staff/login.html", form=form, page_title="Log in"), 422
-    result = services.authenticate(form.email.data, form.password.data)
+    result = services.authenticate(form.email.data, form.password.data, client=_login_client(),
+                                   device=request.cookies.get(DEVICE_COOKIE))
     if result.ok:
         assert result.user is not None
         services.start_session(result.user)
         db.session.commit()
         _start(result.user)
-        return redirect(safe_next(form.next.data) or url_for(".dashboard"))
-    db.session.commit()  # the failure count and any lock
-    if result.locked_until is not None:
-        error = ("Too many failed log-ins: this account is locked until "
-                 f"{result.locked_until:%H:%M} UTC. Try again then, or ask an admin to unlock it.")
-    else:
-        error = "Wrong email or password."
+        response = redirect(safe_next(form.next.data) or url_for(".dashboard"))
+        response.set_cookie(DEVICE_COOKIE, services.device_token(result.user),
+                            max_age=int(services.DEVICE_MAX_AGE.total_seconds()), path="/staff", httponly=True,
+                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), samesite="Lax")
+        return response
+    db.session.commit()  # the failure counts, any lock or pause
     form.password.data = ""
-    return render_template("staff/login.html", form=form, page_title="Log in", error=error), 401
+    return render_template("staff/login.html", form=form, page_title="Log in", error=LOGIN_FAILED), 401
 
 
 @bp.post("/logout")

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from actionkit.campaigns.models import Campaign
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters.models import Action, Letter
+from actionkit.letters.models import Action, Letter, Submission, SubmissionStatus
 from actionkit.officials.models import Boundary, Division, DivisionType, Office, OfficeType, Official
 from actionkit.stats.models import (
     ALL_COUNTIES, DAY, MONTH, NO_COUNTY, NO_DELIVERY, ActionRollup, DeliveryRollup, OfficeRollup, RollupState,
@@ -654,3 +654,17 @@ def _official_names(official_ids: set[int], office_ids: list[int]) -> dict[int, 
     rows = db.session.execute(sa.select(Official.id, Official.name, Official.office_id, Official.left_on)
                               .where(sa.or_(*clauses)).order_by(Official.id)).all()
     return {r.id: {"name": r.name, "office_id": r.office_id, "current": r.left_on is None} for r in rows}
+
+
+def email_checks(campaign_ids: list[int]) -> list[Row]:
+    """Signatures on campaigns that confirm e-mail addresses: confirmed, still waiting for the link, expired
+    unconfirmed (erased). Each signature is one person, so the usual small-cell suppression applies."""
+    checked = sa.and_(Submission.campaign_id.in_(campaign_ids), Submission.email_check.is_(True))
+    confirmed, waiting, expired = db.session.execute(sa.select(
+        sa.func.count().filter(Submission.confirmed_at.is_not(None)),
+        sa.func.count().filter(Submission.status == SubmissionStatus.AWAITING),
+        sa.func.count().filter(Submission.status == SubmissionStatus.EXPIRED)).where(checked)).one()
+    return [Row(key, label, Cell(int(n), int(n), int(n))) for key, label, n in (
+        ("confirmed", "Confirmed (letters released)", confirmed),
+        ("waiting", "Unconfirmed, waiting for the link", waiting),
+        ("expired", "Unconfirmed, expired and erased", expired))]

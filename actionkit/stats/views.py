@@ -42,6 +42,10 @@ def _render(campaigns: list[Campaign], *, single: bool) -> tuple[str, int]:
     if not valid:
         return render_template("stats/page.html", stats=None, charts={}, **context), 400
     stats = queries.load(campaigns, form.filters(), single=single, shapes=shapes) if campaigns else None
+    if campaign is not None:  # confirmed vs unconfirmed signatures, where the campaign checks e-mail addresses
+        checks = queries.email_checks([campaign.id])
+        if campaign.confirm_email or any(row.cell.value for row in checks):
+            context["email_checks"] = checks
     return render_template("stats/page.html", stats=stats, charts=_charts(stats) if stats else {}, **context), 200
 
 

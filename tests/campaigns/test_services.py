@@ -48,8 +48,9 @@ def test_demo_campaign(app: Flask) -> None:
     assert campaign.office_types == list(DEMO_TEMPLATES) and campaign.personalisation is Personalisation.PARAGRAPH
     assert campaign.office_types == [OfficeType.SHERIFF, OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE,
                                      OfficeType.US_REPRESENTATIVE, OfficeType.US_SENATOR]
-    assert sorted(t.office_type for t in campaign.templates) == sorted(t.value for t in DEMO_TEMPLATES)
-    assert all(t.lang == "en" and validate_template(t.subject, t.body) == [] for t in campaign.templates)
+    assert sorted((t.office_type, t.lang) for t in campaign.templates) == sorted(
+        (t.value, lang) for t in DEMO_TEMPLATES for lang in ("en", "es"))  # a Spanish text of every letter to read
+    assert all(validate_template(t.subject, t.body) == [] for t in campaign.templates)
     assert "{% if agreement_287g.active %}" in campaign.template(OfficeType.SHERIFF, "es").body
     campaign.personalisation = Personalisation.LOCKED
     db.session.commit()

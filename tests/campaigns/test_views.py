@@ -126,6 +126,23 @@ def test_edit_records_what_changed(editor_client: FlaskClient) -> None:
     assert len(_audit("campaign.update")) == 1 and len(_audit("template.update")) == 1
 
 
+def test_email_confirmation_is_off_by_default_and_stated_plainly(editor_client: FlaskClient) -> None:
+    """Issue #11 item 7: the setting is off unless staff turn it on, and the editor says what each choice means."""
+    page = editor_client.get("/staff/campaigns/new").get_data(as_text=True)
+    assert "Confirm the email address before letters go out" in page
+    assert "anyone can sign with someone else&#39;s email address" in page
+    assert "checked" not in re.search(r'<input[^>]*id="confirm_email"[^>]*>', page).group(0)
+    campaign = _create(editor_client)
+    assert campaign.confirm_email is False
+    editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(confirm_email="y"))
+    db.session.expire_all()
+    campaign = editor.get(campaign.id)  # type: ignore[assignment]
+    assert campaign.confirm_email is True
+    assert "confirm_email" in _audit("campaign.update")[-1].details["fields"]
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "checked" in re.search(r'<input[^>]*id="confirm_email"[^>]*>', page).group(0)
+
+
 def test_removing_a_template_deletes_it(editor_client: FlaskClient) -> None:
     campaign = _create(editor_client, **{"tpl_sheriff_es-subject": "Ponga fin", "tpl_sheriff_es-body": "Hola"})
     assert len(campaign.templates) == 3
@@ -144,16 +161,39 @@ def test_publish_close_and_the_public_page(editor_client: FlaskClient, app: Flas
     assert editor.get(campaign.id).status is CampaignStatus.LIVE  # type: ignore[union-attr]
     assert public.get(f"/act/{campaign.slug}").status_code == 200
     page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
-    assert f"/act/{campaign.slug}" in page and ">Close<" in page
-    editor_client.post(f"/staff/campaigns/{campaign.id}/close")
+    assert f"/act/{campaign.slug}" in page and f'href="/staff/campaigns/{campaign.id}/close"' in page
+    # One click never closes: the button leads to a page that asks, and a POST without the answer asks again.
+    asked = editor_client.get(f"/staff/campaigns/{campaign.id}/close").get_data(as_text=True)
+    assert "Supporters will no longer be able to sign" in asked and 'name="confirm" value="yes"' in asked
+    unconfirmed = editor_client.post(f"/staff/campaigns/{campaign.id}/close")
+    assert unconfirmed.status_code == 303 and unconfirmed.headers["Location"].endswith(f"/{campaign.id}/close")
+    db.session.expire_all()
+    assert editor.get(campaign.id).status is CampaignStatus.LIVE  # type: ignore[union-attr]
+    editor_client.post(f"/staff/campaigns/{campaign.id}/close", data={"confirm": "yes"})
     db.session.expire_all()
     assert editor.get(campaign.id).status is CampaignStatus.CLOSED  # type: ignore[union-attr]
-    assert public.get(f"/act/{campaign.slug}").status_code == 404
+    ended = public.get(f"/act/{campaign.slug}")  # shared links keep working: the page says it has ended
+    assert ended.status_code == 200 and "This campaign has ended" in ended.get_data(as_text=True)
+    assert public.post(f"/act/{campaign.slug}", data={}).status_code in (400, 403, 404)  # no more signatures
     assert [e.action for e in _audit("campaign.publish") + _audit("campaign.close")] == ["campaign.publish",
                                                                                           "campaign.close"]
     # Closing twice is refused politely.
-    again = editor_client.post(f"/staff/campaigns/{campaign.id}/close", follow_redirects=True)
+    again = editor_client.post(f"/staff/campaigns/{campaign.id}/close", data={"confirm": "yes"},
+                               follow_redirects=True)
     assert "Only a live campaign can be closed" in again.get_data(as_text=True)
+
+
+def test_the_editor_warns_about_letters_with_no_spanish_text(editor_client: FlaskClient) -> None:
+    campaign = _create(editor_client, **{"tpl_sheriff_es-subject": "Ponga fin al 287(g)",
+                                         "tpl_sheriff_es-body": "{{ official.salutation }}:\n\nPonga fin."})
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'id="untranslated"' in page
+    assert "U.S. senators letter has no Spanish text" in html.unescape(page)
+    assert "Sheriff letter has no Spanish text" not in html.unescape(page)
+    resp = editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(
+        **{"tpl_sheriff_es-subject": "Ponga fin", "tpl_sheriff_es-body": "Hola",
+           "tpl_us_senator_es-subject": "Ponga fin", "tpl_us_senator_es-body": "Hola"}), follow_redirects=True)
+    assert 'id="untranslated"' not in resp.get_data(as_text=True)
 
 
 def test_publish_needs_a_letter_for_each_target(editor_client: FlaskClient) -> None:
@@ -469,6 +509,16 @@ def test_viewers_cannot_open_the_editor(app: Flask) -> None:
     assert client.get("/staff/campaigns/").status_code == 403
     assert client.post("/staff/campaigns/new", data=campaign_form()).status_code == 403
     assert _campaigns() == []
+
+
+def test_the_editor_says_how_pacing_spreads_letters_out(editor_client: FlaskClient, app: Flask) -> None:
+    campaign = _create(editor_client)
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    note = " ".join(re.search(r'<p id="pacing-note">(.*?)</p>', page, re.S).group(1).split())
+    assert "more than 30 an hour" in note and "over about 10.0 hours" in note
+    app.config["DELIVERY"]["per_destination_per_hour"] = 0
+    page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "Pacing is off" in " ".join(page.split())
 
 
 def test_editor_lists_the_new_target_types_with_templates_and_previews(editor_client: FlaskClient) -> None:

@@ -11,7 +11,10 @@ import pytest
 from actionkit.delivery import print_batch, services
 from actionkit.delivery.channels import PrintChannel
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
-from actionkit.delivery.pdf import latin1
+import datetime as dt
+
+from actionkit.delivery.channels import PrintedLetter
+from actionkit.delivery.pdf import latin1, render_batch
 from actionkit.extensions import db
 from tests.factories import make_action, make_office, make_supporter
 
@@ -217,3 +220,14 @@ def test_a_deletion_while_the_batch_is_written_is_not_printed(app, sheriff, tmp_
     result = print_batch.make_print_batch(sheriff.id)
     stored = print_batch.read_batch(db.session.get(PrintBatch, result.batch_id))
     assert b"Pe\xf1a" not in pdf_text(stored) and b"Garc\xeda" in pdf_text(stored)
+def test_a_letter_to_an_office_names_it_once_and_is_signed_once(app):
+    office = make_office(county="Hinds", email=None, holder=None)
+    body = "Dear Sheriff,\n\nPlease end it.\n\nSincerely,\nAna Garcia\nJackson, Hinds County, MS"
+    letter = PrintedLetter(date=dt.date(2026, 1, 5), addressed_to=office.title, office_title=office.title,
+                           subject="Please end it", body=body, signer="Ana Garcia", place="Jackson, MS")
+    letter_page = pdf_text(render_batch(office, [letter], "b1")).split(b"(Batch: b1)", 1)[1]
+    assert letter_page.count(b"(Sheriff of Hinds County)") == 1
+    assert letter_page.count(b"(Ana Garcia)") == 1  # the letter's own signature, not a second one
+
+    unsigned = PrintedLetter(**{**letter.__dict__, "body": "Dear Sheriff,\n\nPlease end it."})
+    assert pdf_text(render_batch(office, [unsigned], "b1")).count(b"(Ana Garcia)") == 1  # signed by the batch

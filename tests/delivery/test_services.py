@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actionkit.celery_app import Publisher
 from actionkit.db import utcnow
 from actionkit.delivery import services
 from actionkit.delivery.channels import Outcome
@@ -339,11 +340,11 @@ def test_enqueue_keeps_one_broker_connection_and_replaces_a_stale_one(app, monke
     real = celery.connection_for_write
     monkeypatch.setattr(celery, "connection_for_write",  # (Celery's own event dispatcher opens one too)
                         lambda **kw: ("transport_options" in kw and opened.append(1)) or real(**kw))
-    services._Publisher.discard()
+    Publisher.discard()
     assert services.enqueue([1, 2]) == 2 and services.enqueue([3]) == 1
     assert len(opened) == 1
 
-    producer, _ = services._Publisher.producer(celery, 2.0)
+    producer, _ = Publisher.producer(celery, 2.0)
 
     def broken(*args, **kwargs):
         raise ConnectionResetError("the broker restarted")
@@ -351,7 +352,7 @@ def test_enqueue_keeps_one_broker_connection_and_replaces_a_stale_one(app, monke
     monkeypatch.setattr(producer, "publish", broken)
     assert services.enqueue([4, 5]) == 2  # published on a new connection
     assert len(opened) == 2
-    services._Publisher.discard()
+    Publisher.discard()
 
 
 def test_enqueue_with_the_broker_down_returns_fast_and_logs_no_personal_data(app, caplog, tmp_path):

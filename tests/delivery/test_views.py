@@ -72,8 +72,8 @@ def test_monitor_shows_counts_and_failures_without_personal_data(editor_client: 
                                                                  outbox: dict[str, list[Delivery]]) -> None:
     page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
     counts = page.split('id="delivery-counts"', 1)[1].split("</table>", 1)[0]
-    assert 'badge-sent">sent</span></th>\n    <td>2</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
-    assert 'badge-pending">pending</span></th>\n    <td>0</td><td>2</td><td>0</td><td>0</td><td>2</td>' in counts
+    assert 'badge-sent">sent</span></th>\n    <td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
+    assert 'badge-pending">pending</span></th>\n    <td>0</td><td>2</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
     failures = page.split('id="failures-table"', 1)[1].split("</table>", 1)[0]
     assert "SMTP 550 5.1.1 mailbox unavailable" in failures and "gave up after 10 attempts" in failures
     assert "<td>10</td>" in failures and "recently redrawn" in failures
@@ -200,3 +200,23 @@ def test_cancelled_and_expired_are_their_own_statuses_without_retry(editor_clien
         editor_client.post(f"/staff/deliveries/{row.id}/retry")
     assert _status(cancelled.id).status is DeliveryStatus.CANCELLED and published == []
     assert _status(expired.id).status is DeliveryStatus.EXPIRED
+def test_monitor_shows_letters_waiting_for_pacing_and_until_when(app: Flask, editor_client: FlaskClient) -> None:
+    """The issue's case: 75 letters to one legislator at the default 30 an hour take about 2.5 hours to leave."""
+    from tests.delivery.conftest import seed_deliveries
+
+    assert app.config["DELIVERY"]["per_destination_per_hour"] == 30
+    seed_deliveries(75, offices=1)
+    for delivery_id in seed_deliveries(10, offices=1):  # another inbox, within its hourly allowance: none waits
+        db.session.get(Delivery, delivery_id).destination = "other@legislature.example"
+    db.session.commit()
+    limit, paced = services.pacing_backlog()
+    assert limit == 30 and [(row.destination, row.waiting) for row in paced] == [("rep1@legislature.example", 45)]
+    hours = (paced[0].last_leaves_about - utcnow()).total_seconds() / 3600
+    assert 1.45 < hours < 1.55  # 30 now, then 45 more at 30 an hour: all gone about 2.5 hours after the first
+
+    html = editor_client.get("/staff/deliveries/").get_data(as_text=True)
+    assert "45 letters wait because of pacing" in html and "rep1@legislature.example" in html
+    assert "No official's inbox receives more than 30 letters an hour" in html
+
+    app.config["DELIVERY"]["per_destination_per_hour"] = 0
+    assert "Pacing is off" in editor_client.get("/staff/deliveries/").get_data(as_text=True)

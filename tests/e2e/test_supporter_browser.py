@@ -29,10 +29,10 @@ PHONE = {"width": 360, "height": 740}
 NARROWEST = 320
 PERSONAL = {"en": "My neighbor was held for three weeks on a detainer.",
             "es": "A mi vecino lo retuvieron tres semanas por una solicitud de ICE."}
-HARRISON_287G = ("Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30; "
-                 "287(g) Warrant Service Officer agreement, signed 2025-07-02")
+HARRISON_287G = ("Harrison County Sheriff's Office: 287(g) Jail Enforcement Model agreement, signed June 30, 2025; "
+                 "287(g) Warrant Service Officer agreement, signed July 2, 2025")
 HARRISON_287G_ES = ("Harrison County Sheriff's Office: acuerdo 287(g) de control en cárceles (Jail Enforcement "
-                    "Model), firmado el 2025-06-30")
+                    "Model), firmado el 30 de junio de 2025")
 
 # The app serves no /favicon.ico: the first page a browser opens asks for it and logs its 404 as a console error
 # (reported to the lead; only that message is tolerated, and a favicon makes it go away).
@@ -183,6 +183,21 @@ def compose(live: Live, phone: Phone, lang: str) -> None:
     page.fill("#personal", PERSONAL[lang])
 
 
+def check_letters_fold(phone: Phone) -> None:
+    """Six letters fit in a few screens (each folded to its first lines, opened on a tap) and the send button is
+    on screen from the top of the page on."""
+    page = phone.page
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 3200, f"the letters page is {height}px tall"  # 6,218 px with every letter in full
+    send = page.locator("#send-letters").bounding_box()
+    assert send is not None and 0 <= send["y"] and send["y"] + send["height"] <= PHONE["height"], send
+    first = page.locator(".letter-details").first
+    assert first.locator(".letter-text").is_hidden()
+    first.locator("summary").click()
+    assert first.locator(".letter-text").is_visible()
+    first.locator("summary").click()
+
+
 def check_recorded(live: Live, email: str, lang: str) -> None:
     with live.app.app_context():
         supporter = find_supporter(email)
@@ -246,6 +261,7 @@ def test_english_journey_on_a_phone(live: Live, phone: Phone) -> None:
     assert "Send to: Roger F. Wicker" in letters and "Send to: Cindy Hyde-Smith" in letters
     phone.shot("officials-and-letters")
     assert_fits(phone, "compose")
+    check_letters_fold(phone)
     compose(live, phone, "en")
     phone.shot("composed")
 
@@ -314,6 +330,48 @@ def test_spanish_journey_on_a_phone(live: Live, phone: Phone) -> None:
     phone.shot("thanks-es")
     assert_fits(phone, "thanks-es")
     check_recorded(live, "ana.es@example.org", "es")
+    assert_stayed_home(live, phone)
+
+
+def test_the_error_summary_gets_the_focus_and_the_fragment_goes(live: Live, phone: Phone) -> None:
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    fill_details(phone, "ana.focus@example")
+    submit(phone, "#find-officials")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # past the browser's own jump to the fragment
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+    assert "#" not in page.url, page.url
+    phone.errors = [e for e in phone.errors if "status of 422" not in e]
+    fill_details(phone, "ana.focus@example.org")
+    submit(phone, "#find-officials")
+    assert "#" not in page.url, page.url
+    assert_stayed_home(live, phone)
+
+
+def test_every_step_survives_back_and_reload(live: Live, phone: Phone) -> None:
+    page = phone.page
+    page.goto(f"{live.url}/act/{SLUG}")
+    fill_details(phone, "ana.back@example.org")
+    submit(phone, "#find-officials")
+    if page.locator("#confirm-officials").count():
+        page.reload()
+        submit(phone, "#confirm-officials")
+    assert page.inner_text("h1") == "Your letters"
+    page.reload()  # no "confirm form resubmission": the page was fetched with GET
+    assert page.inner_text("h1") == "Your letters"
+    submit(phone, "#send-letters")
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    page.go_back()  # the letters were sent: Back leads to the campaign page, not to a resubmission
+    assert page.inner_text("h1") == "End ICE detainer agreements in Mississippi"
+    page.go_forward()
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    page.reload()
+    assert page.inner_text("h1") == "Thank you, Ana!"
+    with live.app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Action.id)).join(Supporter)
+                                 .where(Supporter.id == find_supporter("ana.back@example.org").id)) == 1
+        db.session.remove()
     assert_stayed_home(live, phone)
 
 

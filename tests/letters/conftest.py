@@ -217,12 +217,15 @@ class Journey:
         return data
 
     def find(self, address: dict[str, str] = JACKSON, **extra: str):  # type: ignore[no-untyped-def]
-        return self.client.post(self.base, data=self.details(address, **extra), headers=self.headers)
+        """Post the form; a step that succeeded redirects to its page (Post/Redirect/Get), which is followed."""
+        return self.client.post(self.base, data=self.details(address, **extra), headers=self.headers,
+                                follow_redirects=True)
 
     def post(self, step: str, page, **data):  # type: ignore[no-untyped-def]
         html = page.get_data(as_text=True)
         form = {"state": hidden(html, "state"), "lang": self.lang, **data}
-        return self.client.post(f"{self.base}/{step}", data=form, headers=self.headers)
+        return self.client.post(f"{self.base}/{step}", data=form, headers=self.headers,
+                                follow_redirects=step != "sign")
 
     def sign(self, page, include: list[int] | None = None, **data):  # type: ignore[no-untyped-def]
         html = page.get_data(as_text=True)

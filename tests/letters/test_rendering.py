@@ -49,6 +49,13 @@ def test_blank_lines_left_by_conditionals_are_collapsed() -> None:
     assert render_letter(tpl(body=body), NONE)[1] == "A\n\nC\nD"
 
 
+def test_a_tag_that_ends_a_line_of_text_keeps_the_blank_line_after_it() -> None:
+    body = ("Please end it{% if agreement_287g.active %} now{% endif %}\n\nSincerely,\n"
+            "{% if agreement_287g.active %}\nAna\n{% endif %}\nGulfport")
+    assert render_letter(tpl(body=body), ACTIVE)[1] == "Please end it now\n\nSincerely,\nAna\nGulfport"
+    assert render_letter(tpl(body=body), NONE)[1] == "Please end it\n\nSincerely,\nGulfport"
+
+
 @pytest.mark.parametrize("subject, body, field, line, reason", [
     ("ok", "line 1\n{{ nope }}", "body", 2, "unknown merge field 'nope'"),
     ("ok", "{{ supporter.street }}", "body", 1, "'supporter' has no field 'street'"),

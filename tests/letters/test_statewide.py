@@ -37,7 +37,7 @@ def test_every_address_in_the_state_writes_to_the_statewide_officials(client, ge
     assert page.status_code == 200, html
     assert "Tate Reeves" in html and "Governor of Mississippi" in html and "Dear Governor Reeves," in html
     assert "Lynn Fitch" in html and "Attorney General of Mississippi" in html and "Dear Attorney General Fitch," in html
-    assert ("Mississippi Attorney General&#39;s Office: 287(g) Task Force Model agreement, signed 2025-03-17"
+    assert ("Mississippi Attorney General&#39;s Office: 287(g) Task Force Model agreement, signed March 17, 2025"
             in html)
     journey.sign(page)
     letters = db.session.scalars(db.select(Letter)).all()
@@ -51,4 +51,4 @@ def test_statewide_officials_in_spanish(client, geocoded, statewide, queued):  #
     html = journey.find(JACKSON).get_data(as_text=True)
     assert "Gobernador(a) de Mississippi" in html and "Fiscal General de Mississippi" in html
     assert ("Mississippi Attorney General&#39;s Office: acuerdo 287(g) de grupo de trabajo (Task Force Model), "
-            "firmado el 2025-03-17") in html
+            "firmado el 17 de marzo de 2025") in html

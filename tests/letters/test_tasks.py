@@ -16,7 +16,7 @@ from actionkit.delivery.models import DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import confirmation, services, tasks
 from actionkit.letters.models import Action, Letter
-from tests.letters.conftest import EMAIL, JACKSON, Journey
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, Journey
 
 
 @pytest.fixture
@@ -95,22 +95,41 @@ def test_resolve_pending_gives_up_on_an_address_that_can_never_match(journey: Jo
     assert db.session.get(Action, action.id).pending_types == []
 
 
-def test_sweep_queues_waiting_actions_and_unsent_confirmations(journey: Journey, queued: dict,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sweep_queues_waiting_actions(journey: Journey, queued: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     action = pending_action(journey)
     published: list[tuple[str, tuple]] = []
     monkeypatch.setattr(tasks, "publish", lambda task, *args: published.append((task.name, args)) or True)
     assert tasks.sweep_pending() == 1
     assert published == [("letters.resolve_pending", (action.id,))]
-    action.created_at = utcnow() - dt.timedelta(minutes=30)
-    db.session.commit()
-    published.clear()
-    assert tasks.sweep_pending() == 2
-    assert ("letters.send_confirmation", (action.id,)) in published
     action.created_at = utcnow() - dt.timedelta(days=8)
     db.session.commit()
     published.clear()
-    assert tasks.sweep_pending() == 0  # too old to retry, too old to confirm
+    assert tasks.sweep_pending() == 0  # too old to retry
+
+
+@pytest.mark.parametrize("age_seconds, queued_again", [
+    (30, False),  # the first task may still be on its way
+    (125, True),  # two minutes: a worker died or the broker was down; recovered within the next sweep
+    (200, False),  # queued at 120 s; the next try waits until 240 s
+    (250, True),
+    (60 * 60 + 10, False),  # an hour into a mail outage: tries at 64 min, 128 min ... not every minute
+    (120 * 64 + 30, True),
+    (3 * 86400, False),  # too old to confirm
+])
+def test_sweep_queues_unsent_confirmations_on_a_doubling_schedule(journey: Journey, queued: dict,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  age_seconds: int, queued_again: bool) -> None:
+    action = pending_action(journey)
+    published: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(tasks, "publish", lambda task, *args: published.append((task.name, args)) or True)
+    action.created_at = utcnow() - dt.timedelta(seconds=age_seconds)
+    db.session.commit()
+    assert tasks.sweep_confirmations() == int(queued_again)
+    assert published == ([("letters.send_confirmation", (action.id,))] if queued_again else [])
+    action.confirmation_sent_at = utcnow()
+    db.session.commit()
+    published.clear()
+    assert tasks.sweep_confirmations() == 0  # sent: never again
 
 
 def read_outbox(app: Flask) -> list[email.message.EmailMessage]:
@@ -152,6 +171,17 @@ def test_confirmation_uses_the_public_url(journey: Journey, queued: dict, app: F
     journey.complete(JACKSON)
     tasks.send_confirmation(db.session.scalar(db.select(Action.id)))
     assert "https://act.example.org/act/end-ice-detainers-ms/thanks/" in read_outbox(app)[0].get_content()
+
+
+def test_a_spanish_confirmation_names_each_office_once_in_spanish(journey: Journey, queued: dict,
+                                                                 app: Flask) -> None:
+    journey.lang = "es"
+    journey.complete(GULFPORT)  # Harrison County's sheriff has no name on file: the letter is to the office
+    tasks.send_confirmation(db.session.scalar(db.select(Action.id)))
+    body = read_outbox(app)[0].get_content()
+    listed = [line for line in body.splitlines() if line.startswith("- ")]
+    assert "- Sheriff del Condado de Harrison" in listed, listed
+    assert not [line for line in listed if "Sheriff of" in line or "County" in line], listed
 
 
 def test_a_transient_mail_failure_releases_the_claim(journey: Journey, queued: dict, app: Flask,

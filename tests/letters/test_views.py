@@ -89,7 +89,7 @@ def test_whole_journey_in_english(journey: Journey, queued: dict) -> None:
     assert thanks.status_code == 200 and "Thank you, Ana!" in html
     assert html.count('class="status-item"') == 6
     assert "Queued" in html and "Waiting to be printed for hand delivery" in html
-    assert 'src="/static/js/status.js"' in html and f"/thanks/{token}/status" in html
+    assert re.search(r'src="/static/js/status\.[0-9a-f]{12}\.js"', html) and f"/thanks/{token}/status" in html
     assert f"/privacy/delete/{token}" in html
     assert "https://wa.me/?text=" in html and "utm_" not in html
 
@@ -128,8 +128,8 @@ def test_thanks_needs_the_right_token_and_campaign(journey: Journey, queued: dic
 def test_gulfport_shows_the_287g_agreement_and_the_sheriff_letter_names_it(journey: Journey, queued: dict) -> None:
     page = journey.find(GULFPORT)
     html = text(page)
-    assert ("Harrison County Sheriff&#39;s Office: 287(g) Jail Enforcement Model agreement, signed 2025-06-30; "
-            "287(g) Warrant Service Officer agreement, signed 2025-07-02") in html
+    assert ("Harrison County Sheriff&#39;s Office: 287(g) Jail Enforcement Model agreement, signed June 30, 2025; "
+            "287(g) Warrant Service Officer agreement, signed July 2, 2025") in html
     assert "Name not on file" in html  # no sheriff name in the directory: the letter goes to the office
     assert "Dear Sheriff," in html
     assert "your office signed a 287(g) agreement (Jail Enforcement Model, Warrant Service Officer) on June 30, 2025" \
@@ -177,6 +177,38 @@ def test_spanish_journey_from_the_url(journey: Journey, queued: dict) -> None:
     assert "Mi primo estuvo detenido semanas." in action.letters[0].body
 
 
+def test_a_spanish_supporter_reads_each_letter_in_spanish_and_is_told_the_official_gets_english(
+        journey: Journey, queued: dict) -> None:
+    journey.lang = "es"
+    html = text(journey.find(JACKSON))
+    jones = html.split('id="letter-details-', 2)[1]  # the first letter: the Hinds County sheriff
+    assert "Dear Sheriff Jones," in jones  # what the official receives
+    assert "Lo que dice su carta" in jones and "Sheriff Jones:" in jones and "Vivo en Hinds County" in jones
+    assert "Tyree Jones recibe esta carta en inglés." in jones
+    journey.lang = "en"
+    html = text(journey.find(JACKSON))
+    assert "What your letter says" not in html and "receives this letter in" not in html
+
+
+def test_each_letter_is_folded_to_its_first_lines_and_send_is_in_reach(journey: Journey, queued: dict) -> None:
+    html = text(journey.find(JACKSON))
+    letters = re.findall(r'<details class="letter-details"[^>]*>', html)
+    assert len(letters) == html.count('<article class="letter"') > 1
+    assert not any(" open" in tag for tag in letters)  # folded; the summary shows the first lines
+    assert re.search(r'<span class="letter-excerpt"[^>]*>Dear Sheriff Jones,', html)
+    assert 'class="actions actions-sticky"' in html and 'id="send-letters"' in html
+
+
+def test_dates_are_written_the_way_each_language_writes_them(journey: Journey, queued: dict) -> None:
+    journey.lang = "es"
+    html = text(journey.find(GULFPORT))
+    assert "firmado el 30 de junio de 2025" in html and "2025-06-30" not in html.split('id="letters"')[1].split(
+        "<details")[0]
+    translation = html.split('class="translation"', 1)[1].split("</section>", 1)[0]
+    assert "firmó un acuerdo 287(g) (Jail Enforcement Model, Warrant Service Officer) el 30 de junio de 2025" \
+        in translation
+
+
 def test_language_follows_the_browser_and_the_switch_keeps_the_page(journey: Journey, queued: dict) -> None:
     html = text(journey.client.get(journey.base, headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}))
     assert '<html lang="es">' in html and f'href="{journey.base}?lang=en"' in html
@@ -201,6 +233,34 @@ def test_invalid_email_is_announced_and_linked(journey: Journey) -> None:
     assert 'aria-invalid="true"' in field and "email-error" in field
     assert 'value="400 High St"' in html  # nothing typed is lost
     assert count(Action) == 0
+
+
+@pytest.mark.parametrize("email", ["ñoño@example.net", "JOSÉ@example.org", "ana\u00e9@xn--bcher-kva.de"])
+def test_non_ascii_mailbox_names_are_refused_with_a_clear_message(journey: Journey, email: str) -> None:
+    """Issue #11 item 15: no mail server we rely on takes them (SMTPUTF8), so the form says so instead of
+    accepting an address whose confirmation cannot be sent and whose Reply-To would be dropped."""
+    resp = journey.find(JACKSON, email=email)
+    html = text(resp)
+    assert resp.status_code == 422
+    assert "We cannot send email to addresses with accents or other special letters before the @" in html
+    assert 'value="400 High St"' in html and count(Action) == 0
+
+
+def test_international_domains_are_kept_in_their_ascii_form(journey: Journey, queued: dict, app: Flask) -> None:
+    """An internationalised domain is sendable everywhere once IDNA-encoded: the confirmation e-mail and the
+    officials' Reply-To both carry the address."""
+    from actionkit.delivery import services as delivery_services
+    from actionkit.delivery.channels import build_message
+    from actionkit.letters import confirmation
+
+    thanks_token(journey.complete(JACKSON, email="Ana@Bücher.example"))
+    supporter = db.session.scalar(db.select(Supporter))
+    assert supporter.email == "Ana@xn--bcher-kva.example"
+    action = db.session.scalar(db.select(Action))
+    confirmation.transmit(confirmation.build(action, "t" * 43))  # serialisable for any mail server
+    sheriff = next(l for l in action.letters if l.office_type == "sheriff")
+    data = build_message(delivery_services._load(sheriff.delivery.id), app.config["MAIL"]).data.decode("ascii")
+    assert "<Ana@xn--bcher-kva.example>" in data.split("Reply-To:")[1].split("\r\n")[0]
 
 
 @pytest.mark.parametrize("missing, message", [
@@ -337,15 +397,14 @@ def test_geocoder_down_and_zip_unknown_still_reaches_the_senators(journey: Journ
 
 # --- repeat and abuse -------------------------------------------------------------------------------------------
 
-def test_a_second_signature_sends_nothing_new_and_says_so_kindly(journey: Journey, queued: dict) -> None:
+def test_a_second_signature_sends_nothing_new(journey: Journey, queued: dict) -> None:
+    """The answer is the one a first signature gets (tests/letters/test_trust.py); the owner is told by e-mail."""
     thanks_token(journey.complete(JACKSON))
     deliveries = count(Delivery)
     again = journey.complete(GULFPORT, email=EMAIL.upper())  # same person, e-mail in another case
-    assert again.status_code == 200
-    assert "You have already written to your officials" in text(again)
-    assert "we did not send them again" in text(again)
+    thanks_token(again)
     assert (count(Action), count(Supporter), count(Delivery)) == (1, 1, deliveries)
-    assert len(queued["confirmations"]) == 1
+    assert len(queued["confirmations"]) == 2  # the confirmation, then the owner's repeat notice
 
 
 def test_a_returning_supporter_on_another_campaign_is_recognised(journey: Journey, queued: dict, app: Flask) -> None:
@@ -419,14 +478,73 @@ def test_state_from_another_campaign_is_refused(journey: Journey, queued: dict) 
     assert other.id
 
 
-@pytest.mark.parametrize("status", [CampaignStatus.DRAFT, CampaignStatus.CLOSED])
-def test_campaigns_not_live_are_not_found(journey: Journey, status: CampaignStatus) -> None:
-    journey.campaign.status = status
+def test_drafts_are_not_found(journey: Journey) -> None:
+    journey.campaign.status = CampaignStatus.DRAFT
     db.session.commit()
     resp = journey.client.get(journey.base)
     assert resp.status_code == 404 and "Page not found" in text(resp)
     assert journey.find(JACKSON).status_code == 404
     assert journey.client.get("/act/nope").status_code == 404
+
+
+def _another_live_campaign() -> None:
+    from actionkit.campaigns.models import Campaign, CampaignText
+
+    other = Campaign(slug="second-campaign", state="ms", status=CampaignStatus.LIVE, target_types=["sheriff"],
+                     letter_language="en")
+    other.texts = [CampaignText(lang="en", title="Second campaign", summary="", body=""),
+                   CampaignText(lang="es", title="Segunda campaña", summary="", body="")]
+    db.session.add(other)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("lang, ended, few, many, link", [
+    ("en", "This campaign has ended", "Fewer than 5 supporters wrote to their officials.",
+     "5 letters were sent.", "Second campaign"),
+    ("es", "Esta campaña ha terminado", "Menos de 5 personas escribieron a sus funcionarios.",
+     "Se enviaron 5 cartas.", "Segunda campaña"),
+])
+def test_a_closed_campaign_says_it_has_ended_and_what_it_achieved(journey: Journey, queued: dict, lang: str,
+                                                                  ended: str, few: str, many: str,
+                                                                  link: str) -> None:
+    journey.complete(JACKSON)  # one supporter, their letters (more than five)
+    _another_live_campaign()
+    journey.campaign.status = CampaignStatus.CLOSED
+    db.session.commit()
+    resp = journey.client.get(f"{journey.base}?lang={lang}")
+    html = text(resp)
+    assert resp.status_code == 200 and ended in html
+    letters = count(Letter)
+    assert letters >= 5 and few in html  # one supporter: shown as "fewer than 5", never the exact number
+    assert many.replace("5", str(letters)) in html, re.findall(r"<li>[^<]*</li>", html)
+    assert f'href="/act/second-campaign?lang={lang}"' in html and link in html
+    assert journey.find(JACKSON).status_code == 404  # no more signatures
+
+
+def test_a_campaign_past_its_end_date_says_it_has_ended(journey: Journey) -> None:
+    import datetime as dt
+
+    journey.campaign.ends_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    db.session.commit()
+    html = text(journey.client.get(journey.base))
+    assert "This campaign has ended" in html and "Fewer than 5 letters were sent." in html
+    assert "There is no other campaign open right now." in html
+
+
+def test_staff_preview_a_draft_exactly_as_supporters_see_it(journey: Journey, app: Flask) -> None:
+    from actionkit.staff.models import Role
+    from tests.staff.helpers import login_as
+
+    journey.campaign.status = CampaignStatus.DRAFT
+    db.session.commit()
+    preview = f"{journey.base}/preview"
+    assert journey.client.get(preview).status_code in (302, 401)  # supporters cannot see drafts
+    login_as(journey.client, Role.EDITOR)
+    html = text(journey.client.get(f"{preview}?lang=es"))
+    assert "Vista previa para el equipo" in html
+    assert "Pongamos fin a los acuerdos de detención con ICE en Mississippi" in html
+    assert re.search(r'id="find-officials" disabled', html)
+    assert journey.client.get(journey.base).status_code == 404  # the public page is still not there
 
 
 # --- escaping and personalisation ------------------------------------------------------------------------------
@@ -478,6 +596,44 @@ def test_personal_paragraph_is_limited(journey: Journey, queued: dict) -> None:
     assert resp.status_code == 422 and 'href="#personal"' in text(resp)
 
 
+def test_every_step_survives_back_and_reload(journey: Journey, queued: dict) -> None:
+    """Each step that succeeded redirects to a page fetched with GET (no 'confirm form resubmission'); the state
+    rides in an HttpOnly cookie scoped to the campaign, never in the URL; the signature clears it."""
+    found = journey.client.post(journey.base, data=journey.details(UNKNOWN_STREET), headers=journey.headers)
+    assert found.status_code == 303
+    location = found.headers["Location"]
+    assert location.endswith("/officials?lang=en") and "state" not in location  # a ZIP-level match: confirm
+    cookie = found.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and f"Path={journey.base}" in cookie and "SameSite=Lax" in cookie
+    assert "Garc" not in cookie and "High" not in cookie  # sealed: encrypted
+    page = journey.client.get(location)
+    assert page.status_code == 200 and 'id="confirm-form"' in text(page)
+    assert 'id="confirm-form"' in text(journey.client.get(location))  # reload: the same page again
+    confirmed = journey.post("confirm", page, confirm="yes",
+                             **{"division-county": "ocd-division/country:us/state:ms/county:madison",
+                                "division-cd": "ocd-division/country:us/state:ms/cd:3"})
+    assert confirmed.status_code == 200 and 'id="compose-form"' in text(confirmed) and "Randy Tucker" in text(
+        confirmed)
+    assert confirmed.request.method == "GET" and confirmed.request.path == f"{journey.base}/letters"
+    direct = journey.client.post(journey.base, data=journey.details(JACKSON), headers=journey.headers)
+    assert direct.status_code == 303 and direct.headers["Location"].endswith("/letters?lang=en")
+    again = journey.client.get(f"{journey.base}/letters?lang=en")  # reload of the letters page
+    assert again.status_code == 200 and "Dear Sheriff Jones," in text(again)
+    signed = journey.sign(again)
+    assert signed.status_code == 303 and "/thanks/" in signed.headers["Location"]
+    back = journey.client.get(f"{journey.base}/letters?lang=en")  # Back from the thank-you page
+    assert back.status_code == 303 and back.headers["Location"].endswith(f"{journey.base}?lang=en")
+    assert count(Action) == 1  # nothing was sent twice
+
+
+def test_a_step_page_without_its_state_goes_back_to_the_campaign_page(journey: Journey) -> None:
+    for step in ("officials", "letters"):
+        resp = journey.client.get(f"{journey.base}/{step}?lang=es")
+        assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{journey.base}?lang=es")
+    journey.client.set_cookie("actionkit_step", "forged", path=journey.base)
+    assert journey.client.get(f"{journey.base}/letters").status_code == 303
+
+
 def test_csrf_is_enforced_when_enabled(journey: Journey, queued: dict, app: Flask) -> None:
     app.config["WTF_CSRF_ENABLED"] = True
     refused = journey.find(JACKSON)
@@ -485,7 +641,7 @@ def test_csrf_is_enforced_when_enabled(journey: Journey, queued: dict, app: Flas
     form = text(journey.client.get(journey.base))
     token = hidden(form, "csrf_token")
     page = journey.client.post(journey.base, data={**journey.details(JACKSON), "csrf_token": token},
-                               headers=journey.headers)
+                               headers=journey.headers, follow_redirects=True)
     assert page.status_code == 200 and 'id="compose-form"' in text(page)
     html = text(page)
     include = re.findall(r'name="include" value="(\d+)"', html)

@@ -15,9 +15,9 @@ import pytest
 from flask import Flask
 from kombu.exceptions import OperationalError
 
+from actionkit.celery_app import Publisher
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters import tasks
 from actionkit.letters.models import Action, Submission, SubmissionStatus
 from tests.conftest import REPO, purge_queue, stop_process_group, worker_environment
 from tests.letters.conftest import GULFPORT, JACKSON, Journey
@@ -70,7 +70,7 @@ def test_signatures_taken_while_the_broker_was_down_are_recorded_by_the_sweep(
     def broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.process_submission, "apply_async", broker_down)
+    monkeypatch.setattr(Publisher, "producer", broker_down)
     for i in range(10):
         resp = journey.complete(JACKSON if i % 2 else GULFPORT, email=f"ana{i}@example.org")
         assert resp.status_code == 303 and "/thanks/" in resp.headers["Location"]  # the supporter is not failed

@@ -314,3 +314,13 @@ def test_address_key():
     assert address_key("400 High St, Jackson, MS 39201") == ("400", "HIGH", "39201")
     assert address_key("71 E Troy St") == ("71", "TROY", None)
     assert address_key("39201") is None and address_key("High St") is None
+
+
+def test_fake_geocoder_help_is_whole() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "actionkit.officials.fake_geocoder", "--help"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert "malformed JSON, no match)." in " ".join(out.split())  # the description's last sentence, in full
+    assert "python -m actionkit.officials.fake_geocoder --port 8089" in out and "port to listen on" in out

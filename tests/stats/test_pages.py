@@ -456,6 +456,34 @@ def test_direct_counts_of_the_world_are_what_its_docstring_says(world):
     assert counts[("pending", "email")] == 5 and counts[("held", "email")] == 8
 
 
+def test_email_confirmation_counts_confirmed_and_unconfirmed(client, login, app):
+    """Issue #11 item 7: a campaign that confirms e-mail addresses shows confirmed, waiting and expired
+    signatures (small cells as "<5"); a campaign that does not shows no such table."""
+    from actionkit.db import utcnow
+    from actionkit.letters.models import Submission, SubmissionStatus
+
+    login(Role.VIEWER)
+    checking, plain = make_campaign(slug="checking"), make_campaign(slug="plain")
+    checking.confirm_email = True
+    db.session.flush()
+    now = utcnow()
+    rows = ([(SubmissionStatus.RECORDED, now)] * 7 + [(SubmissionStatus.AWAITING, None)] * 2
+            + [(SubmissionStatus.EXPIRED, None)] * 6)
+    for n, (status, confirmed) in enumerate(rows):
+        db.session.add(Submission(campaign_id=checking.id, token_hash=f"t{n}", status=status, email_check=True,
+                                  confirmed_at=confirmed))
+    db.session.add(Submission(campaign_id=plain.id, token_hash="plain", status=SubmissionStatus.RECORDED))
+    db.session.commit()
+    page = client.get("/staff/stats/checking").get_data(as_text=True)
+    assert "<h2 id=\"checks-h\">Email confirmation</h2>" in page
+    cells = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num"><span class="[^"]+">([^<]+)</span>',
+                            page))
+    assert cells["Confirmed (letters released)"] == "7"
+    assert cells["Unconfirmed, waiting for the link"] == "&lt;5"
+    assert cells["Unconfirmed, expired and erased"] == "6"
+    assert "checks-h" not in client.get("/staff/stats/plain").get_data(as_text=True)
+
+
 def test_the_office_type_filter_knows_the_new_target_types(client, login, world):
     """The stats filter lists every office type (the page broke on a type it had no label for)."""
     login(Role.VIEWER)

@@ -2,8 +2,16 @@
    from sending the same step twice. The pages work without it. No inline script (CSP). */
 (function () {
   "use strict";
-  var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
+  // After the page has loaded, so the browser's own jump to the URL's fragment (it comes later than a deferred
+  // script) cannot take the focus back; the fragment is then dropped, so it does not follow to later pages.
+  function focusSummary() {
+    if (window.location.hash && window.history.replaceState) {
+      window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+    }
+    var summary = document.getElementById("error-summary");
+    if (summary) { summary.focus(); }
+  }
+  if (document.readyState === "complete") { focusSummary(); } else { window.addEventListener("load", focusSummary); }
 
   function setBusy(busy) {
     Array.prototype.forEach.call(document.querySelectorAll("button[type=submit]"), function (button) {

@@ -1,0 +1,96 @@
+"""The public progress page: 287(g) status map and list, supporters per county and letters per official with
+small cells suppressed, recorded responses; public, cacheable, read from the rollups only."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import sqlalchemy as sa
+
+from actionkit.campaigns.models import CampaignStatus
+from actionkit.extensions import db
+from actionkit.officials import responses
+from actionkit.officials.models import Agreement287g, AgreementStatus, Position
+from tests.stats.conftest import load_county_boundaries, read_page, table_dict
+
+
+def _agreements(world) -> None:  # type: ignore[no-untyped-def]
+    for county, status in (("Adams", AgreementStatus.PARTICIPATING), ("Bolivar", AgreementStatus.PENDING)):
+        db.session.add(Agreement287g(office_id=world.sheriffs[county].id, state="ms",
+                                     agency=f"{county} County Sheriff's Office", support_type="Task Force Model",
+                                     status=status, signed_on=dt.date(2025, 6, 30), source="test"))
+    db.session.add(Agreement287g(office_id=world.sheriffs["Carroll"].id, state="ms", agency="Carroll County SO",
+                                 support_type="Jail Enforcement Model", status=AgreementStatus.PARTICIPATING,
+                                 signed_on=dt.date(2020, 1, 1), ended_on=dt.date(2025, 1, 1), source="test"))
+    db.session.commit()
+
+
+def test_progress_page_shows_status_counts_and_responses(client, own_world, shared_data):  # type: ignore[no-untyped-def]
+    world = own_world
+    load_county_boundaries(shared_data)
+    _agreements(world)
+    responses.record(world.sheriffs["Adams"], Position.OPPOSES, dt.date(2026, 3, 2), note="Said no at a meeting.",
+                     source_url="https://news.example.org/adams")
+    db.session.commit()
+
+    resp = client.get("/act/alpha/progress")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    page = read_page(html)
+    counties = {r[0]: (r[1], r[2]) for r in page.tables["county-table"][1:]}
+    assert counties["Adams County"] == ("287(g) agreement in force", "12")
+    assert counties["Bolivar County"] == ("287(g) agreement pending", "5")
+    assert counties["Carroll County"] == ("No 287(g) agreement", "<5")  # its agreement ended
+    assert counties["Desoto County"][1] == "<5"
+    assert page.totals["Supporters who wrote"] == "26"
+    assert page.totals["Goal"] == "40 (65%)"
+    officials = table_dict(page.tables["officials-table"])
+    adams = next(k for k in officials if k.startswith("Sheriff Adams"))
+    assert officials[adams] == "12"
+    assert officials[next(k for k in officials if k.startswith("Sheriff Carroll"))] == "<5"
+    row = next(r for r in page.tables["officials-table"] if r[0].startswith("Sheriff Adams"))
+    assert "Opposes ending the agreements" in row[2] and "Said no at a meeting." in row[2] and row[3] == "2026-03-02"
+    assert 'href="https://news.example.org/adams"' in html
+    assert not re.search(r"supporters: [1-4]<", html)
+    # The map: one shaded county per status, with its title.
+    assert 'class="county g-participating"' in html and 'class="county g-pending"' in html
+    assert "Carroll County: No 287(g) agreement; supporters: &lt;5" in html
+    # Public and cheap: cacheable, no cookie, nothing from another site, no personal data.
+    assert resp.headers["Cache-Control"] == "public, max-age=300" and "Set-Cookie" not in resp.headers
+    assert not re.search(r'(src|href)="(https?:)?//(?!news\.example\.org)', html)
+    assert "Zebulon" not in html and "ville" not in html
+
+
+def test_rendering_never_reads_the_actions_table(app, client, own_world):  # type: ignore[no-untyped-def]
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get("/act/alpha/progress").status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert any("stats_action_rollups" in s for s in statements)
+    assert not [s for s in statements if re.search(r'\b(FROM|JOIN)\s+"?(actions|letters|deliveries)"?\b', s)]
+
+
+def test_spanish_sorting_printable_and_drafts(client, own_world):  # type: ignore[no-untyped-def]
+    _agreements(own_world)
+    html = client.get("/act/alpha/progress?lang=es&sort=status").get_data(as_text=True)
+    rows = read_page(html).tables["county-table"][1:]
+    assert [r[0] for r in rows][:2] == ["Adams County", "Bolivar County"]
+    assert rows[0][1] == "Acuerdo 287(g) vigente" and "Lo que hizo cada funcionario" in html
+    by_supporters = read_page(client.get("/act/alpha/progress?sort=supporters").get_data(as_text=True))
+    assert by_supporters.tables["county-table"][1][0] == "Adams County"
+    campaign_page = client.get("/act/alpha?lang=es").get_data(as_text=True)
+    assert 'href="/act/alpha/progress?lang=es"' in campaign_page and "Vea el estado 287(g)" in campaign_page
+    printable = client.get("/act/alpha/progress/print")
+    assert printable.status_code == 200 and 'id="officials-table"' in printable.get_data(as_text=True)
+    own_world.beta.status = CampaignStatus.DRAFT
+    db.session.commit()
+    assert client.get("/act/beta/progress").status_code == 404
+    own_world.alpha.status = CampaignStatus.CLOSED
+    db.session.commit()
+    assert client.get("/act/alpha/progress").status_code == 200  # the public record outlives the campaign
