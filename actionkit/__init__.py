@@ -40,14 +40,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from actionkit import errors, i18n, security
+    from actionkit import bodylimits, errors, i18n, security, static_files
 
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-
-    from actionkit import static_files
-
+    bodylimits.init_app(app)
     static_files.init_app(app)
 
     from actionkit.celery_app import celery_init_app

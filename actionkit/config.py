@@ -78,7 +78,13 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         SUBMISSION_REQUEUE_SECONDS=120,  # an unrecorded signature untouched this long is queued again
         CONFIRMATION_REQUEUE_SECONDS=120,  # an unsent confirmation is queued again at this age, then at 2x, 4x ...
         PENDING_SWEEP_SECONDS=600,  # beat: how often targets that waited for the geocoder are matched again
-        PUBLIC_RATE_LIMIT="10/minute;50/hour",
+        # Request bodies: larger ones get 413 before they are read (see actionkit/bodylimits.py).
+        PUBLIC_MAX_REQUEST_BYTES=256 * 1024,  # six edited letters of 10,000 characters fit with room to spare
+        PUBLIC_MAX_FIELD_BYTES=64 * 1024,  # any one field of a multipart form on a public page
+        STAFF_MAX_REQUEST_BYTES=2 * 1024 * 1024,  # the campaign editor: ten templates of 20,000 characters
+        STAFF_MAX_FIELD_BYTES=256 * 1024,
+        UPLOAD_MAX_REQUEST_BYTES=2 * 1024 * 1024 + 64 * 1024,  # the officials CSV (2 MB) and the form around it
+        PUBLIC_RATE_LIMIT="120/minute;600/hour;2000/day",  # per address and form: see letters/guards.py
         STAFF_LOGIN_RATE_LIMIT="10/minute;100/hour",
         STORY_RATE_LIMIT="5/hour;20/day",
         STAFF_SESSION_HOURS=12,

@@ -2,16 +2,26 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 LANGUAGES = ("en", "es")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def _posted(name: str) -> str | None:
+    """A form field of the request, or None when the body was refused as too large (the 413 page is still
+    shown in a language)."""
+    try:
+        return request.form.get(name)
+    except RequestEntityTooLarge:
+        return None
 
 
 def select_locale() -> str:
     lang = getattr(g, "lang", None)
     if lang in LANGUAGES:
         return lang
-    asked = request.args.get("lang") or (request.view_args or {}).get("lang") or request.form.get("lang")
+    asked = request.args.get("lang") or (request.view_args or {}).get("lang") or _posted("lang")
     if asked in LANGUAGES:
         return asked
     return request.accept_languages.best_match(LANGUAGES) or "en"
@@ -25,7 +35,7 @@ def choose_request_language() -> None:
 
     refresh()
     g.pop("lang", None)
-    chosen = request.form.get("set_lang") if request.method == "POST" else None
+    chosen = _posted("set_lang") if request.method == "POST" else None
     if chosen in LANGUAGES:
         g.lang = chosen
 

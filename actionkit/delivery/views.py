@@ -18,6 +18,7 @@ from actionkit.delivery import digests, print_batch, services
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, PrintBatch
 from actionkit.extensions import db
 from actionkit.officials.models import Office
+from actionkit.paging import page_arg
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
 from actionkit.staff.services import audit
@@ -37,7 +38,7 @@ class RetryAllForm(FlaskForm):
 @bp.get("/")
 @role_required(Role.EDITOR)
 def index() -> str:
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     shown = request.args.get("status")
     listed = {s.value for s in services.LISTED} | {DeliveryStatus.CANCELLED.value}
     statuses = [DeliveryStatus(shown)] if shown in listed else list(services.LISTED)

@@ -24,9 +24,11 @@ from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringFi
 from wtforms.i18n import messages_path
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from actionkit.bodylimits import BoundedForm
 from actionkit.letters.services import MAX_PERSONAL_CHARS, Signer
 from actionkit.officials.services import STATE_NAMES
 
+STATE_MAX_CHARS = 20_000  # a sealed state is far smaller; a longer one is refused unread
 STATE_MAX_AGE_SECONDS = 2 * 3600  # a supporter on a phone may pause; after this they start again
 _ZIP = re.compile(r"\d{5}(?:-?\d{4})?")
 _PHONE = re.compile(r"[\d\s()+.\-]{7,25}")
@@ -49,7 +51,7 @@ def seal(data: dict[str, Any]) -> str:
 
 def unseal(token: str | None, campaign_id: int) -> dict[str, Any]:
     """The step data sealed for this campaign; raises ExpiredState otherwise."""
-    if not token or len(token) > 20_000:
+    if not token or len(token) > STATE_MAX_CHARS:
         raise ExpiredState()
     try:
         data = json.loads(_fernet().decrypt(token.encode("ascii"), ttl=STATE_MAX_AGE_SECONDS))
@@ -83,7 +85,7 @@ def _wtforms_catalog(locale: str) -> support.Translations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
-class SupporterForm(FlaskForm):
+class SupporterForm(BoundedForm):
     """The supporter pages' forms: WTForms' own messages in the page's language, from a catalog loaded once per
     process and language (Flask-WTF reads the .mo file again on every request)."""
 
@@ -160,7 +162,7 @@ class SignupForm(SupporterForm):
 class StepForm(SupporterForm):
     """Steps 2 and 3 carry only the sealed state (plus their own fields); CSRF still applies."""
 
-    state = HiddenField()
+    state = HiddenField(validators=[Length(max=STATE_MAX_CHARS)])
 
 
 class ComposeForm(StepForm):

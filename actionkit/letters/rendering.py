@@ -21,6 +21,10 @@ MAX_BODY_TEMPLATE = 20_000
 MAX_SUBJECT_OUTPUT = 250  # characters after rendering (also a safe e-mail Subject length)
 MAX_BODY_OUTPUT = 40_000
 TIME_LIMIT_SECONDS = 0.5  # per template render; real letters take well under a millisecond
+# Deep nesting breaks Jinja's recursive parser and Python's compiler (RecursionError, "too many levels of
+# indentation") long before the size limit: refuse it up front, with the line. Real letters nest 2 or 3 deep.
+MAX_NESTING = 20  # {% if %}/{% for %}/{% filter %} blocks inside one another, or brackets inside one another
+MAX_TAG_TOKENS = 100  # names, operators and filters in one {{ }} or {% %} tag (chains of not/and/| nest too)
 
 ALLOWED_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default", "d", "join", "first",
                              "last", "length", "count", "string", "truncate", "wordcount"})
@@ -215,23 +219,77 @@ def keep_inline_line_ends(source: str) -> str:
     return "\n".join(lines)
 
 
+_BLOCK_TAGS = frozenset({"if", "for", "filter"})
+_SKIPPED_TOKENS = frozenset({"whitespace", "data", "comment_begin", "comment", "comment_end", "linecomment_begin",
+                             "linecomment", "linecomment_end", "raw_begin", "raw_end"})
+
+
+def _nesting_problem(source: str, field: str) -> TemplateProblem | None:
+    """The first place the template nests deeper (or one tag grows longer) than the sandbox allows, found on the
+    token stream, which is read without recursion; None when it is within limits or does not lex (the parser
+    then reports the syntax error)."""
+    blocks: list[int] = []
+    brackets = tokens = 0
+    first = False
+    try:
+        for line, kind, value in environment().lex(source):
+            if kind in ("block_begin", "variable_begin"):
+                brackets = tokens = 0
+                first = kind == "block_begin"
+                continue
+            if kind in ("block_end", "variable_end") or kind in _SKIPPED_TOKENS:
+                continue
+            tokens += 1
+            if tokens > MAX_TAG_TOKENS:
+                return TemplateProblem(field, line, f"this tag is too long (more than {MAX_TAG_TOKENS} names, "
+                                                    "operators and filters); split it into simpler parts")
+            if kind == "operator" and value in "([{":
+                brackets += 1
+                if brackets > MAX_NESTING:
+                    return TemplateProblem(field, line, f"brackets are nested more than {MAX_NESTING} deep")
+            elif kind == "operator" and value in ")]}":
+                brackets -= 1
+            elif kind == "name" and first:
+                if value in _BLOCK_TAGS:
+                    blocks.append(line)
+                    if len(blocks) > MAX_NESTING:
+                        return TemplateProblem(field, line, f"{{% {value} %}} blocks are nested more than "
+                                                            f"{MAX_NESTING} deep")
+                elif value.startswith("end") and value[3:] in _BLOCK_TAGS and blocks:
+                    blocks.pop()
+            first = False
+    except TemplateSyntaxError:
+        return None
+    return None
+
+
 @lru_cache(maxsize=512)
 def _compile(source: str, field: str) -> Template | tuple[TemplateProblem, ...]:
     """Parse, check and compile once per distinct source; problems are returned, not raised, so they cache."""
     limit = MAX_SUBJECT_TEMPLATE if field == "subject" else MAX_BODY_TEMPLATE
     if len(source) > limit:
         return (TemplateProblem(field, None, f"is too long ({len(source)} characters; the limit is {limit})"),)
+    if (nested := _nesting_problem(source, field)) is not None:
+        return (nested,)
     env = environment()
     source = keep_inline_line_ends(source)
+    too_deep = TemplateProblem(field, None, "is nested too deeply to be read; simplify it")
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         return (TemplateProblem(field, exc.lineno, f"syntax error: {exc.message}"),)
-    problems = _check_tree(tree, field)
+    except RecursionError:  # pragma: no cover - _nesting_problem stops this first; the last line of defence
+        return (too_deep,)
+    try:
+        problems = _check_tree(tree, field)
+    except RecursionError:  # pragma: no cover - as above
+        return (too_deep,)
     if problems:
         return tuple(problems)
     try:
         return env.from_string(tree)
+    except (RecursionError, SyntaxError, MemoryError):  # pragma: no cover - as above (IndentationError included)
+        return (too_deep,)
     except TemplateError as exc:  # pragma: no cover - the tree was checked; kept as a last line of defence
         return (TemplateProblem(field, getattr(exc, "lineno", None), str(exc)),)
 

@@ -26,8 +26,8 @@ from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, ComposeForm, ConfirmEmailForm, ExpiredState, SignupForm, \
-    StepForm, seal, unseal
+from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, STATE_MAX_CHARS, ComposeForm, ConfirmEmailForm, \
+    ExpiredState, SignupForm, StepForm, seal, unseal
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
@@ -97,8 +97,38 @@ def _not_found(exc: Exception) -> tuple[str, int]:
 
 
 @bp.errorhandler(429)
-def _too_many(exc: Exception) -> tuple[str, int]:
-    return _problem(429, _("Too many tries"), _("Please wait a minute and try again."))
+def _too_many(exc: Exception) -> Any:
+    """Rate limited: say when to try again, keep the language switch, and keep what was typed (the form's fields
+    come back as hidden inputs that "Try again" re-sends)."""
+    choose_request_language()  # the limit is checked before the blueprint's hooks; a language button still works
+    seconds = guards.retry_after_seconds()
+    minutes = max(1, (seconds + 30) // 60)
+    wait = (_("Please wait a minute, then try again.") if minutes <= 1 else
+            ngettext("Please wait %(num)d minute, then try again.", "Please wait %(num)d minutes, then try again.",
+                     minutes))
+    retry = None
+    if request.method == "POST":
+        retry = [(name, value) for name, value in request.form.items(multi=True)
+                 if name != "set_lang" and len(value) <= STATE_MAX_CHARS]
+        retry = [(n, lang() if n == "lang" else v) for n, v in retry]
+    body, status = _page("letters/too_many.html", 429, campaign=_open_campaign_of_request(), wait=wait,
+                         retry_fields=retry)
+    return body, status, {"Retry-After": str(seconds)}
+
+
+def _open_campaign_of_request() -> Campaign | None:
+    """The open campaign the refused request was for (error pages link back to it and keep the language
+    switch), or None."""
+    slug = (request.view_args or {}).get("slug")
+    campaign = campaigns.by_slug(slug) if isinstance(slug, str) else None
+    return campaign if campaign is not None and campaigns.is_open(campaign) else None
+
+
+@bp.errorhandler(413)
+def _too_large(exc: Exception) -> tuple[str, int]:
+    return _problem(413, _("Too much was sent"),
+                    _("What you sent is larger than this form accepts, so none of it was read. Please go back, "
+                      "shorten what you typed and try again."), _open_campaign_of_request())
 
 
 @bp.errorhandler(CSRFError)
@@ -268,7 +298,9 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
         bodies = {d.target.office.id: d.body for d in drafts}
     else:
         included = {int(v) for v in request.form.getlist("include") if v.isdigit()}
-        bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body) for d in drafts}
+        # A letter longer than the limit is shown cut to it (with its error), never echoed in full.
+        bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body)[
+            :services.MAX_EDITED_BODY_CHARS] for d in drafts}
     form.state.data = _sealed(campaign, signer, plan, [d.target.office.id for d in drafts if not d.error])
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
                  included=included, bodies=bodies, errors=errors or {},

@@ -5,10 +5,12 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import Form, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import Field, Form, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import DateField
-from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, URL, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from actionkit.bodylimits import BoundedForm
+from actionkit.officials import validation
 from actionkit.officials.models import OfficeType
 from actionkit.officials.responses import ResponseError, check_source_url
 from actionkit.officials.services import STATE_NAMES
@@ -28,48 +30,62 @@ class SearchForm(Form):
                                 default="")
 
 
-class OfficeForm(FlaskForm):
-    email = StringField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=64)])
-    fax = StringField("Fax", validators=[Optional(), Length(max=64)])
-    postal_address = TextAreaField("Postal address", validators=[Optional(), Length(max=1000)],
+class Checked:
+    """A form validator that applies the directory's shared rule for one field (officials/validation.py), the
+    same rule the sheriffs CSV import applies to its rows."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.max = validation.MAX_LENGTHS[field]  # BoundedForm never echoes more than this, and then says:
+        self.message = "This value is too long (%(length)d characters; at most %(max)d)."
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        try:
+            validation.clean(self.field, field.data)
+        except validation.Invalid as exc:
+            raise ValidationError(f"This value {exc}.") from None
+
+
+class OfficeForm(BoundedForm):
+    email = StringField("Email", validators=[Optional(), Checked("email")])
+    phone = StringField("Phone", validators=[Optional(), Checked("phone")])
+    fax = StringField("Fax", validators=[Optional(), Checked("fax")])
+    postal_address = TextAreaField("Postal address", validators=[Optional(), Checked("postal_address")],
                                    render_kw={"rows": 4})
-    web_form_url = StringField("Web contact form", validators=[Optional(), URL(), Length(max=512)])
-    website = StringField("Website", validators=[Optional(), URL(), Length(max=512)])
-    cwc_office_code = StringField("CWC office code (House)", validators=[Optional(), Length(max=16),
-                                                                          Regexp(r"^[A-Z0-9]+$", message=
-                                                                                 "Capital letters and digits.")])
+    web_form_url = StringField("Web contact form", validators=[Optional(), Checked("web_form_url")])
+    website = StringField("Website", validators=[Optional(), Checked("website")])
+    cwc_office_code = StringField("CWC office code (House)", validators=[Optional(), Checked("cwc_office_code")])
     holder_mode = RadioField("Holder", default="keep", choices=[
         ("keep", "Same person: correct the details below"),
         ("new", "Someone else holds the office now (the previous holder is kept in the history)"),
         ("vacant", "Vacant, or the holder is unknown (letters go to the office)"),
     ])
-    holder_name = StringField("Full name as it should appear on letters", validators=[Optional(), Length(max=255)])
-    holder_first_name = StringField("First name", validators=[Optional(), Length(max=128)])
-    holder_last_name = StringField("Last name (used in the salutation)", validators=[Optional(), Length(max=128)])
-    holder_party = StringField("Party", validators=[Optional(), Length(max=64)])
-    holder_email = StringField("Holder's own email", validators=[Optional(), Email(check_deliverability=False),
-                                                                 Length(max=255)])
-    holder_phone = StringField("Holder's phone", validators=[Optional(), Length(max=64)])
+    holder_name = StringField("Full name as it should appear on letters", validators=[Optional(), Checked("name")])
+    holder_first_name = StringField("First name", validators=[Optional(), Checked("first_name")])
+    holder_last_name = StringField("Last name (used in the salutation)",
+                                   validators=[Optional(), Checked("last_name")])
+    holder_party = StringField("Party", validators=[Optional(), Checked("party")])
+    holder_email = StringField("Holder's own email", validators=[Optional(), Checked("email")])
+    holder_phone = StringField("Holder's phone", validators=[Optional(), Checked("phone")])
     submit = SubmitField("Save")
 
 
-class FixedTargetForm(FlaskForm):
+class FixedTargetForm(BoundedForm):
     """A new target every supporter writes to (a federal agency head, an ICE field office)."""
 
-    title = StringField("Title (the office, as letters address it)", validators=[Length(max=255)])
+    title = StringField("Title (the office, as letters address it)", validators=[Optional(), Checked("name")])
     name = StringField("Holder's full name (empty when unknown: letters go to the office)",
-                       validators=[Optional(), Length(max=255)])
-    first_name = StringField("First name", validators=[Optional(), Length(max=128)])
-    last_name = StringField("Last name (used in the salutation)", validators=[Optional(), Length(max=128)])
-    email = StringField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=255)])
-    postal_address = TextAreaField("Postal address", validators=[Optional(), Length(max=1000)],
+                       validators=[Optional(), Checked("name")])
+    first_name = StringField("First name", validators=[Optional(), Checked("first_name")])
+    last_name = StringField("Last name (used in the salutation)", validators=[Optional(), Checked("last_name")])
+    email = StringField("Email", validators=[Optional(), Checked("email")])
+    postal_address = TextAreaField("Postal address", validators=[Optional(), Checked("postal_address")],
                                    render_kw={"rows": 4})
-    fax = StringField("Fax", validators=[Optional(), Length(max=64)])
+    fax = StringField("Fax", validators=[Optional(), Checked("fax")])
     web_form_url = StringField("Web contact form (not sent through: such letters go to the print to-do)",
-                               validators=[Optional(), URL(), Length(max=512)])
-    phone = StringField("Phone (for the call page)", validators=[Optional(), Length(max=64)])
-    website = StringField("Website", validators=[Optional(), URL(), Length(max=512)])
+                               validators=[Optional(), Checked("web_form_url")])
+    phone = StringField("Phone", validators=[Optional(), Checked("phone")])
+    website = StringField("Website", validators=[Optional(), Checked("website")])
     submit = SubmitField("Create the target")
 
 

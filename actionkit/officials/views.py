@@ -22,6 +22,7 @@ from actionkit.officials.forms import ApplyForm, FixedTargetForm, OfficeForm, Re
 from actionkit.officials.importers.ice287g import describe_287g
 from actionkit.officials.models import OfficeType, Position
 from actionkit.officials.services import SourceError
+from actionkit.paging import page_arg
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import AuditEntry, Role, StaffUser
 from actionkit.staff.services import audit
@@ -80,7 +81,7 @@ def _audit_channel_change(office: Any, changes: dict[str, Any], **details: Any) 
 @role_required(Role.EDITOR)
 def index() -> str:
     form = SearchForm(request.args)
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     office_type = OfficeType(form.type.data) if form.type.data in {t.value for t in OfficeType} else None
     offices, total = admin.search(form.q.data or "", office_type=office_type, state=form.state.data or None,
                                   undeliverable=form.undeliverable.data == "1", page=page, per_page=PER_PAGE)

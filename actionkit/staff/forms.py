@@ -6,6 +6,7 @@ from wtforms import BooleanField, EmailField, HiddenField, IntegerField, Passwor
     SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
+from actionkit.bodylimits import BoundedForm
 from actionkit.staff import passwords
 from actionkit.staff.models import Role
 from actionkit.staff.services import RETENTION_RANGE
@@ -23,7 +24,7 @@ def _policy(form: FlaskForm, field: PasswordField) -> None:
             raise ValidationError(str(exc)) from None
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BoundedForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=255)],
                        render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField("Password", validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)],

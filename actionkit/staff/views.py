@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import BuildError
 
 from actionkit.extensions import db, limiter
+from actionkit.paging import page_arg
 from actionkit.staff import passwords, services
 from actionkit.staff.auth import LOGIN_AT, role_required
 from actionkit.staff.forms import LoginForm, NewUserForm, PasswordChangeForm, RetentionForm, UserForm
@@ -124,6 +125,8 @@ def _too_many(exc: HTTPException) -> tuple[str, int]:
 def safe_next(target: str | None) -> str | None:
     """Only our own /staff pages are valid destinations after log-in (no open redirect)."""
     if not target:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in target):  # CR/LF would split the Location header
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target or not target.startswith("/staff") or \
@@ -283,7 +286,7 @@ def update_user(user_id: int) -> Any:
 @bp.get("/audit")
 @role_required(Role.ADMIN)
 def audit() -> str:
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     action = request.args.get("action") or None
     per_page = 50
     entries, total = services.audit_log(page, per_page, action=action)

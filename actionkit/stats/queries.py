@@ -29,7 +29,7 @@ from actionkit.stats.models import (
 )
 from actionkit.stats.services import as_date, const, day_of, day_start, in_runs, month_end, runs_of
 
-SUPPRESS_BELOW = 5  # a cell counting fewer supporters than this (but more than none) is shown as "<5"
+SUPPRESS_BELOW = 5  # a cell counting fewer supporters than this, none included, is shown as "<5"
 SUPPRESSED = "<5"
 HIDDEN = "hidden"
 TOP_OFFICIALS = 10
@@ -74,8 +74,10 @@ class Cell:
 
     @property
     def suppressed(self) -> bool:
-        """Counts fewer than SUPPRESS_BELOW supporters (but some): shown as "<5"."""
-        return self.high > 0 and self.low < SUPPRESS_BELOW
+        """Counts fewer than SUPPRESS_BELOW supporters: shown as "<5". Zero is included, or "0" beside "<5"
+        would tell that someone is behind the "<5" (that someone in a county acted, that a letter failed
+        because its writer deleted their data)."""
+        return self.low < SUPPRESS_BELOW
 
     @property
     def concealed(self) -> bool:
@@ -109,19 +111,24 @@ Line = tuple[Sequence[Cell], "Cell | None"]
 
 
 def protect(lines: Iterable[Line], ties: Iterable[tuple[Cell, Cell]] = ()) -> None:
-    """Secondary suppression: in a line of cells whose total is shown, one concealed cell could be worked out
-    by subtraction, so the smallest other non-zero cell is hidden too (or the total, if there is none). Tied
-    cells are the same figure in two tables (a county's actions and its sheriff's letters): hiding one hides the
-    other. Repeated until nothing changes, since hiding a cell may expose another line it belongs to."""
+    """Complementary (secondary) suppression, for every card, table, chart and export that shows these cells.
+
+    A line is cells that add up to a total. If exactly one of its figures (a cell or the total) is concealed,
+    it could be worked out from the others, by subtraction or by addition, so the smallest other shown cell is
+    hidden too (or the total, if no cell is shown). Tied cells are the same figure in two places (a county's
+    actions and its sheriff's letters): hiding one hides the other. Repeated until nothing changes, since
+    hiding a cell may expose another line it belongs to. Generic over what the cells count (any statuses)."""
     lines, ties = list(lines), [t for t in ties if t[0].value == t[1].value]
     changed = True
     while changed:
         changed = False
         for cells, total in lines:
-            if total is None or total.concealed or sum(c.concealed for c in cells) != 1:
+            if total is None or sum(c.concealed for c in cells) + total.concealed != 1:
                 continue
-            visible = [c for c in cells if not c.concealed and c.value > 0]
+            visible = [c for c in cells if not c.concealed]
             target = min(visible, key=lambda c: c.value) if visible else total
+            if target.concealed:
+                continue
             target.hidden = changed = True
         for a, b in ties:
             if a.concealed != b.concealed:
@@ -334,16 +341,20 @@ def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
     rows = _read_rollups(scope, period)
     by_campaign, totals, returning, languages, non_english, first_actions = _action_breakdowns(scope, rows["actions"])
     supporters = _supporters(scope, totals, first_actions, single=single)
-    per_day = _per_day(scope, rows["days"])
+    per_day = _per_day(scope, rows["days"], _opened_on(campaigns))
     counties, shapes = _counties(scope, rows["counties"], shapes if shapes is not None else county_shapes(state))
     deliveries_by, type_cells, letters, deliveries = _deliveries(scope, rows["deliveries"])
     top, sheriffs = _officials(scope, rows["offices"], state)
 
-    type_rows = [Row(t.value, _office_label(t.value), type_cells.get(t.value, Cell())) for t in OfficeType
-                 if t.value in type_cells or (not filters.office_type and _targets(campaigns, t.value))]
-    statuses = [s.value for s in DeliveryStatus] + ([NO_DELIVERY] if any(
-        k[0] == NO_DELIVERY for k in deliveries_by) else [])
-    channels = [c.value for c in Channel] + ([NO_DELIVERY] if any(k[1] == NO_DELIVERY for k in deliveries_by) else [])
+    # Every office type, status, channel and the two supporter languages are rows whether or not anyone is in
+    # them: a row that appears only when someone is in it would tell what its "<5" hides.
+    type_rows = [Row(t.value, _office_label(t.value), type_cells.get(t.value, Cell())) for t in OfficeType]
+    statuses = [s.value for s in DeliveryStatus] + [NO_DELIVERY]
+    channels = [c.value for c in Channel]
+    _fill_grid(deliveries_by, statuses, channels)
+    for code in LANGUAGE_LABELS:
+        if code not in {r.key for r in languages}:
+            languages.append(Row(code, LANGUAGE_LABELS[code], Cell()))
     per_campaign = [Row(c.slug, c.text("en").title if c.texts else c.slug, by_campaign.get(c.id, Cell()),
                         {"goal": c.goal, "status": c.status.value}) for c in campaigns]
     sent = deliveries_by.get((DeliveryStatus.SENT.value, ""), Cell())
@@ -362,6 +373,14 @@ def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
     ties = [(by_county[r.extra["division_id"]], r.cell) for r in sheriffs if r.extra["division_id"] in by_county]
     ties += [(by_office[r.key[0]], r.cell) for r in top if r.key[0] in by_office]
     protect(lines, ties)
+    # Rows that exist only because someone is in them (another state's county, an official
+    # written to, an office type or language nobody targets) are listed only when their figure may be shown;
+    # they stay in the lines above, so the totals cannot give them away.
+    counties = [r for r in counties if not r.extra.get("other_state") or not r.cell.suppressed]
+    top = [r for r in top if not r.cell.suppressed]
+    type_rows = [r for r in type_rows if not r.cell.suppressed or r.key == filters.office_type
+                 or (not filters.office_type and _targets(campaigns, r.key))]
+    languages = [r for r in languages if r.key in LANGUAGE_LABELS or not r.cell.suppressed]
     return Stats(
         campaigns=campaigns, single=single, state=state, filters=filters,
         refreshed_at=state_row.refreshed_at if state_row else None,
@@ -371,6 +390,17 @@ def load(campaigns: list[Campaign], filters: Filters, *, single: bool,
         statuses=statuses, channels=channels, deliveries_by=deliveries_by, returning=returning,
         languages=languages, non_english=non_english,
     )
+
+
+def _fill_grid(by: dict[tuple[str, str], Cell], statuses: list[str], channels: list[str]) -> None:
+    """Every status x channel cell and margin, present or not (cells of nobody count zero and show "<5")."""
+    for status in statuses:
+        by.setdefault((status, ""), Cell())
+        if status != NO_DELIVERY:
+            for channel in channels:
+                by.setdefault((status, channel), Cell())
+    for channel in channels:
+        by.setdefault(("", channel), Cell())
 
 
 def _delivery_lines(by: dict[tuple[str, str], Cell], statuses: list[str], channels: list[str],
@@ -427,6 +457,7 @@ def _action_breakdowns(scope: _Scope, rows: list[tuple[Any, ...]]) -> tuple[dict
     ret = {k[1]: c for k, c in cells.items() if k[0] == "returning"}
     langs = {k[1]: c for k, c in cells.items() if k[0] == "language"}
     non_english = {k[1]: c for k, c in cells.items() if k[0] == "non_english"}
+    _settle_one(total, sa.select().select_from(Action).where(*_action_facts(scope)))  # across campaigns
     _settle(ret, [Action.is_returning], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
     _settle(langs, [Action.language], lambda: sa.select().select_from(Action).where(*_action_facts(scope)))
     _settle(non_english, [Action.language != "en"],
@@ -453,8 +484,16 @@ def _supporters(scope: _Scope, actions: Cell, first_actions: int, *, single: boo
     return Cell(n, n, n)
 
 
-def _per_day(scope: _Scope, rows: list[tuple[Any, ...]]) -> list[Row]:
-    """Actions per UTC day from the first to the last day with actions (or the filter's dates)."""
+def _opened_on(campaigns: Iterable[Campaign]) -> dt.date | None:
+    """The first day of the earliest campaign: where the per-day series starts without a date filter."""
+    days = [when.date() if isinstance(when, dt.datetime) else as_date(when)
+            for when in (c.starts_at or c.created_at for c in campaigns) if when is not None]
+    return min(days) if days else None
+
+
+def _per_day(scope: _Scope, rows: list[tuple[Any, ...]], opened: dt.date | None = None) -> list[Row]:
+    """Actions per UTC day over the filter's dates, else from the day the campaigns opened to today: a series
+    that started at the first action (or ended at the last) would date a "<5" day."""
     f = scope.filters
     cells: dict[dt.date, Cell] = defaultdict(Cell)
     for _campaign, day, n in rows:
@@ -462,10 +501,12 @@ def _per_day(scope: _Scope, rows: list[tuple[Any, ...]]) -> list[Row]:
     _settle(cells, [day_of(Action.created_at)],
             lambda: sa.select().select_from(Action).where(*_action_facts(scope)),
             restrict=lambda keys: in_runs(runs_of(keys), Action.created_at, timestamps=True), convert=as_date)
-    if not cells:
+    if not cells and opened is None and not (f.date_from and f.date_to):
         return []
-    start = f.date_from or min(cells)
-    end = f.date_to or max(cells)
+    days_with_data = [d for d, c in cells.items() if c.value]
+    start = f.date_from or min([d for d in (opened, *days_with_data) if d is not None] or [dt.date.today()])
+    end = f.date_to or max([dt.datetime.now(dt.timezone.utc).date(), *days_with_data])
+    start = min(start, end)
     if (end - start).days > 3660:
         start = end - dt.timedelta(days=3660)
     out = []
@@ -491,8 +532,7 @@ def _counties(scope: _Scope, rows: list[tuple[Any, ...]],
     if others:  # counties of another state (a campaign outside the map's state)
         names = dict(db.session.execute(sa.select(Division.id, Division.name).where(Division.id.in_(others))).all())
         out += [Row(k, names.get(k, f"County #{k}"), cells[k], {"other_state": True}) for k in sorted(others)]
-    if NO_COUNTY in cells:
-        out.append(Row(NO_COUNTY, "County not known", cells[NO_COUNTY], {"unknown": True}))
+    out.append(Row(NO_COUNTY, "County not known", cells.get(NO_COUNTY, Cell()), {"unknown": True}))
     return out, shapes
 
 

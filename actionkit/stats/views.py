@@ -14,6 +14,7 @@ from actionkit.stats import exports, queries, services, svg
 from actionkit.stats.forms import StatsFilterForm
 
 bp = Blueprint("stats", __name__, url_prefix="/staff/stats")
+FILTER_ARGS = ("from", "to", "office_type", "county")  # the filter form's fields, besides the campaign
 
 
 def _form(counties: list[queries.CountyShape], campaigns: list[Campaign] | None = None) -> StatsFilterForm:
@@ -56,7 +57,8 @@ def overview() -> Any:
     slug = request.args.get("campaign")
     if slug:
         _campaign_or_404(slug)
-        args = {k: v for k, v in request.args.items() if k != "campaign" and v}
+        # Only the filters travel on: other keys (_method, _external, _anchor...) are url_for's own arguments.
+        args = {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
         return redirect(url_for("stats.campaign", slug=slug, **args))
     return _render(queries.all_campaigns(), single=False)
 

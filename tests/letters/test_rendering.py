@@ -113,3 +113,37 @@ def test_a_renamed_field_in_the_context_fails_with_a_clear_reason() -> None:
     with pytest.raises(RenderError) as caught:
         render_letter(tpl(), context)
     assert caught.value.problem.field == "subject" and "salutation" in caught.value.problem.reason
+
+
+DEEP = {
+    "blocks": lambda n: "Dear {{ official.salutation }},\n" + "{% if county %}\n" * n + "x\n" + "{% endif %}\n" * n,
+    "parentheses": lambda n: "{{ " + "(" * n + "county" + ")" * n + " }}",
+    "lists": lambda n: "{{ " + "[" * n + "county" + "]" * n + " }}",
+    "filters": lambda n: "{{ county" + "|upper" * n + " }}",
+    "nots": lambda n: "{% if " + "not " * n + "county %}x{% endif %}",
+    "ands": lambda n: "{% if county" + " and county" * n + " %}x{% endif %}",
+}
+
+
+@pytest.mark.parametrize("n", [100, 300, 1000])
+@pytest.mark.parametrize("kind", sorted(DEEP))
+def test_deep_nesting_is_a_problem_with_a_line_not_a_crash(kind: str, n: int) -> None:
+    """~100 nested {% if %} or brackets used to crash the parser/compiler (RecursionError, IndentationError)."""
+    body = DEEP[kind](n)
+    if len(body) > rendering.MAX_BODY_TEMPLATE:
+        pytest.skip("refused by the size limit already")
+    problems = validate_template("Hello", body)
+    assert problems and problems[0].field == "body" and problems[0].line is not None, problems
+    assert "nested" in problems[0].reason or "too long" in problems[0].reason
+    with pytest.raises(RenderError) as err:  # the live preview and the send path take the same road
+        render_letter(tpl(body=body), ACTIVE)
+    assert err.value.problem == problems[0]
+
+
+def test_nesting_within_the_limits_still_renders() -> None:
+    depth = rendering.MAX_NESTING
+    assert validate_template("Hello", DEEP["blocks"](depth)) == []
+    assert validate_template("Hello", DEEP["parentheses"](depth)) == []
+    assert render_letter(tpl(body=DEEP["blocks"](depth)), ACTIVE)[1].endswith("x")
+    problem = validate_template("Hello", DEEP["blocks"](depth + 1))[0]
+    assert problem.line == depth + 2 and "nested more than 20 deep" in problem.reason

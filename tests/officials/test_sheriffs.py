@@ -15,6 +15,7 @@ from actionkit.officials.cli import run_sync
 from actionkit.officials.importers import ImportContext, counties, detect, sheriffs
 from actionkit.officials.models import Office, Official
 from actionkit.officials.services import SourceError, find_divisions
+from tests.officials.test_validation import BAD_VALUES
 
 REPO = Path(__file__).resolve().parent.parent.parent
 HEADER = "county_fips,county,sheriff_name,email,phone,fax,address,website,source_url,verified_at\n"
@@ -223,3 +224,29 @@ def test_sync_folder_loads_counties_before_sheriffs(app, shared_data, tmp_path):
     assert errors == []
     assert [r.source for r in reports] == ["counties", "sheriffs"]
     assert sheriff_of("Hinds").holder.name == "Pat Example"
+
+
+@pytest.mark.parametrize("column, field, value, reason", BAD_VALUES)
+def test_rows_are_checked_like_the_edit_form(county_seats, tmp_path, column, field, value, reason):
+    """javascript: links, invalid emails, CR/LF and NUL in names used to be loaded as they were."""
+    cells = {"county": "Hinds", "sheriff_name": "Pat Example", column: value}
+    columns = list(dict.fromkeys(["county", "sheriff_name", column]))
+    row = ",".join('"' + cells[c].replace('"', '""') + '"' for c in columns)
+    path = write(tmp_path, ",".join(columns) + "\n" + row + "\n")
+    before = db_snapshot()
+    with pytest.raises(SourceError) as err:
+        load(path)
+    assert f"{column} {reason}" in str(err.value) and err.value.line is not None
+    assert value not in str(err.value)
+    db.session.rollback()
+    assert db_snapshot() == before
+    assert [f"{column} {reason}" in r.get("error", "") for r in sheriffs.preview(path, "ms")] == [True]
+
+
+def test_a_field_over_the_csv_modules_limit_is_a_clear_error(county_seats, tmp_path):
+    """A 200 KB cell used to raise csv.Error ('field larger than field limit') out of the import: a 500."""
+    path = write(tmp_path, HEADER + '28049,,Pat Example,,,,"' + "x" * 200_000 + '",,,\n')
+    with pytest.raises(SourceError) as err:
+        load(path)
+    assert "not valid CSV" in str(err.value) and "nothing was loaded" in str(err.value)
+    assert len(str(err.value)) < 500

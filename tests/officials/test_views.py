@@ -17,6 +17,7 @@ from actionkit.officials import admin
 from actionkit.officials.models import Office, OfficeType, Official, SyncRun
 from actionkit.staff.models import AuditEntry, Role
 from tests.factories import make_office
+from tests.officials.test_validation import BAD_VALUES
 from tests.staff.helpers import login_as
 
 
@@ -188,9 +189,9 @@ def test_correct_the_holder_or_mark_vacant(editor_client: FlaskClient, offices: 
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"email": "not an email"}, "Invalid email address"),
-    ({"website": "javascript:alert(1)"}, "Invalid URL"),
-    ({"cwc_office_code": "ms-02"}, "Capital letters and digits"),
+    ({"email": "not an email"}, "is not a valid email address"),
+    ({"website": "javascript:alert(1)"}, "must be a web address starting with https://"),
+    ({"cwc_office_code": "ms-02"}, "may contain only capital letters and digits"),
     ({"holder_mode": "new", "holder_name": ""}, "Give the new holder"),
     ({"holder_mode": "keep", "holder_name": ""}, "name cannot be empty"),
 ])
@@ -205,6 +206,25 @@ def test_edit_errors(editor_client: FlaskClient, offices: dict[str, Office], dat
     assert office.email == "sheriff@hinds.example.org" and office.holder.name == "Tyree Jones"  # type: ignore[union-attr]
     assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "official.update")) == 0
+
+
+@pytest.mark.parametrize("column, field, value, reason", BAD_VALUES)
+def test_edit_form_and_csv_upload_refuse_the_same_values(editor_client: FlaskClient, offices: dict[str, Office],
+                                                         column: str, field: str, value: str, reason: str) -> None:
+    """One shared rule: what the edit form refuses, the sheriffs CSV upload refuses with the same reason."""
+    office = offices["hinds"]
+    form = {"email": "sheriff@hinds.example.org", "holder_mode": "keep", "holder_name": "Tyree Jones", field: value}
+    resp = editor_client.post(f"/staff/officials/{office.id}", data=form)
+    assert resp.status_code == 422 and reason in html.unescape(resp.get_data(as_text=True))
+    cells = {"county_fips": "28049", "sheriff_name": "Tyree Jones", column: value}
+    columns = list(dict.fromkeys(["county_fips", "sheriff_name", column]))
+    page = html.unescape(_upload(editor_client, ",".join(columns) + "\n" + ",".join(
+        '"' + cells[c].replace('"', '""') + '"' for c in columns) + "\n").get_data(as_text=True))
+    assert f"line 2: {column} {reason}" in page or f"{column} {reason}" in page
+    assert "Apply these changes" not in page
+    db.session.expire_all()
+    office = db.session.get(Office, office.id)  # type: ignore[assignment]
+    assert office.email == "sheriff@hinds.example.org" and office.holder.name == "Tyree Jones"  # type: ignore[union-attr]
 
 
 # --- the sheriffs CSV --------------------------------------------------------------------------------------------

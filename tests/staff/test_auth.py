@@ -289,6 +289,10 @@ def test_session_ends_after_its_lifetime(app: Flask) -> None:
     ("//evil.example/staff/", "/staff/"),
     ("/\\evil.example", "/staff/"),
     ("/act/somewhere", "/staff/"),
+    ("/staff/\r\nSet-Cookie: session=stolen", "/staff/"),  # CR/LF used to reach the Location header: a 500
+    ("/staff/campaigns/\n", "/staff/"),
+    ("/staff/\x00", "/staff/"),
+    ("/staff/\tcampaigns", "/staff/"),
 ])
 def test_next_only_leads_to_staff_pages(app: Flask, target: str, expected: str) -> None:
     make_staff(Role.ADMIN)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from actionkit.extensions import db
+from actionkit.officials import validation
 from actionkit.officials.importers import ImportContext
 from actionkit.officials.importers.sheriffs import _read, name_key
 from actionkit.officials.models import Division, DivisionType, Office, OfficeType
@@ -30,8 +31,6 @@ COLUMNS = ("place_geoid", "place", "chief_name", "email", "phone", "fax", "addre
            "source_url", "verified_at")
 CONTACT_COLUMNS = {"email": "email", "phone": "phone", "fax": "fax", "address": "postal_address",
                    "website": "website", "web_form_url": "web_form_url"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URL = re.compile(r"^https?://\S+$")
 
 
 def sniff(path: Path, head: str) -> bool:
@@ -89,13 +88,17 @@ def _places(state: str) -> dict[str, Division]:
         db.select(Division).where(Division.state == state, Division.type == DivisionType.PLACE)) if d.geoid}
 
 
+# CSV column -> the field whose rule (officials/validation.py, shared with the staff edit form) checks it.
+CHECKED_COLUMNS = {**CONTACT_COLUMNS, "chief_name": "name", "source_url": "source_url"}
+
+
 def _check(values: dict[str, str]) -> Optional[str]:
-    email = values.get("email", "")
-    if email and not _EMAIL.match(email):
-        return f"email {email!r} is not an email address"
-    for column in ("website", "web_form_url", "source_url"):
-        if values.get(column) and not _URL.match(values[column]):
-            return f"{column} {values[column]!r} is not a web address (https://…)"
+    """The first refused column of a row, by the same rules as the staff edit form and the sheriffs CSV."""
+    for column, field_name in CHECKED_COLUMNS.items():
+        try:
+            validation.clean(field_name, values.get(column))
+        except validation.Invalid as exc:
+            return f"{column} {exc}"
     return None
 
 

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from sqlalchemy.orm import selectinload
 
 from actionkit.extensions import db
+from actionkit.officials import validation
 from actionkit.officials.importers import ImportContext
 from actionkit.officials.models import Division, Office, OfficeType
 from actionkit.officials.services import (
@@ -128,6 +129,11 @@ def _read(path: Path) -> io.StringIO:
                           path=str(path)) from None
 
 
+def _shown(value: str, limit: int = 40) -> str:
+    """A cell quoted in an error message, cut short: a row's error must not carry a 100 KB cell back to the page."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
 def _geoid(value: str, state: str) -> str | None:
     """A 5-digit GEOID from '28049', or the state's county from '049'/'49' (spreadsheets drop leading zeros)."""
     v = value.strip()
@@ -139,6 +145,14 @@ def _geoid(value: str, state: str) -> str | None:
 def parse(path: Path, state: str, index: SheriffIndex) -> Parsed:
     """Read and match every row; per-row problems are collected (not raised) so all can be shown at once."""
     reader = csv.DictReader(_read(path))
+    try:
+        return _parse(reader, path, state, index)
+    except csv.Error as exc:  # e.g. a field longer than the csv module's 128 KB limit
+        raise SourceError(f"not valid CSV ({exc}); nothing was loaded", path=str(path),
+                          line=reader.line_num) from None
+
+
+def _parse(reader: csv.DictReader, path: Path, state: str, index: SheriffIndex) -> Parsed:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     if not header:
@@ -164,19 +178,20 @@ def parse(path: Path, state: str, index: SheriffIndex) -> Parsed:
         if fips:
             geoid = _geoid(fips, state)
             if geoid is None:
-                errors.append((line, f"county_fips {fips!r} is not a county FIPS code"))
+                errors.append((line, f"county_fips {_shown(fips)} is not a county FIPS code"))
                 continue
             office = index.find(geoid=geoid)
             if office is None:
                 errors.append((line, f"county_fips {fips} matches no {state_name} county"))
                 continue
             if county and index.find(county=county) is not office:
-                errors.append((line, f"county {county!r} does not match county_fips {fips} ({office.division.name})"))
+                errors.append((line, f"county {_shown(county)} does not match county_fips {fips} "
+                                     f"({office.division.name})"))
                 continue
         elif county:
             office = index.find(county=county)
             if office is None:
-                errors.append((line, f"county {county!r} matches no {state_name} county"))
+                errors.append((line, f"county {_shown(county)} matches no {state_name} county"))
                 continue
         else:
             errors.append((line, "neither county_fips nor county given"))
@@ -190,14 +205,35 @@ def parse(path: Path, state: str, index: SheriffIndex) -> Parsed:
             try:
                 verified_at = dt.date.fromisoformat(values["verified_at"])
             except ValueError:
-                errors.append((line, f"verified_at {values['verified_at']!r} is not a date (YYYY-MM-DD)"))
+                errors.append((line, f"verified_at {_shown(values['verified_at'])} is not a date (YYYY-MM-DD)"))
                 continue
+        cleaned, problems = _checked(values)
+        if problems:
+            errors.append((line, "; ".join(problems)))
+            continue
         rows.append(Row(
-            line=line, office=office, sheriff_name=re.sub(r"\s+", " ", values.get("sheriff_name", "")),
-            contact={attr: values.get(col) or None for col, attr in CONTACT_COLUMNS.items()},
-            source_url=values.get("source_url") or None, verified_at=verified_at,
+            line=line, office=office, sheriff_name=re.sub(r"\s+", " ", cleaned["sheriff_name"] or ""),
+            contact={attr: cleaned[col] for col, attr in CONTACT_COLUMNS.items()},
+            source_url=cleaned["source_url"], verified_at=verified_at,
         ))
     return Parsed(rows, errors, unknown)
+
+
+# CSV column -> the field whose rule (officials/validation.py, shared with the staff edit form) checks it.
+CHECKED_COLUMNS = {**CONTACT_COLUMNS, "sheriff_name": "name", "source_url": "source_url"}
+
+
+def _checked(values: dict[str, str]) -> tuple[dict[str, Optional[str]], list[str]]:
+    """A row's values after the same checks as the staff edit form (blank -> None), and one message per refused
+    column (the value itself is not repeated: it may be long or unprintable)."""
+    cleaned: dict[str, Optional[str]] = {}
+    problems: list[str] = []
+    for column, field_name in CHECKED_COLUMNS.items():
+        try:
+            cleaned[column] = validation.clean(field_name, values.get(column))
+        except validation.Invalid as exc:
+            problems.append(f"{column} {exc}")
+    return cleaned, problems
 
 
 def _raise_for(path: Path, errors: list[tuple[int, str]], index: SheriffIndex, state: str) -> None:
