@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.system import tasks as _system_tasks  # noqa: F401
 
     from actionkit.campaigns.views import bp as campaigns_bp
+    from actionkit.delivery.hooks import bp as delivery_hooks_bp
     from actionkit.delivery.views import bp as delivery_bp
     from actionkit.letters.views import bp as letters_bp
     from actionkit.officials.views import bp as officials_bp
@@ -80,8 +81,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from actionkit.stats.views import bp as stats_bp
     from actionkit.system.views import bp as system_bp
 
-    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, stats_bp,
-               progress_bp):
+    for bp in (system_bp, letters_bp, privacy_bp, staff_bp, campaigns_bp, officials_bp, delivery_bp, delivery_hooks_bp,
+               stats_bp, progress_bp):
         app.register_blueprint(bp)
     security.redact_logs(app)  # no URL token or client address in any log line
 

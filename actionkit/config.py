@@ -1,6 +1,8 @@
 """Configuration: defaults for the embedded mode, overridden only by ACTIONKIT_* environment variables."""
 from __future__ import annotations
 
+import re
+
 import secrets
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,9 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         CELERY={},
         MAIL={},
         DELIVERY={},
+        CWC={},
+        LOB={},
+        FAX={},
         GEOCODER={},
         SOURCES=dict(DEFAULT_SOURCES),
         HTTP_TIMEOUT=30,
@@ -71,7 +76,6 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         PUBLIC_URL=None,
         ALLOW_PLAIN_HTTP=False,  # production over http:// for a local trial only: no Secure cookies, no HSTS
         RETENTION_DAYS=30,
-        DELETE_LINK_MINUTES=60,  # the thank-you page's token may delete data this long after signing
         PENDING_MAX_AGE_DAYS=7,
         SUBMISSION_SWEEP_SECONDS=60,  # beat: how often the submissions sweep runs
         EMAIL_CONFIRMATION_DAYS=3,  # campaigns that confirm e-mail: unconfirmed signatures are erased after this
@@ -239,6 +243,9 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if visibility is not None and float(celery.get("task_time_limit") or 0) >= float(visibility):
         raise ConfigError("ACTIONKIT_CELERY__task_time_limit must be below the broker visibility_timeout")
     cfg["DELIVERY"] = delivery
+    cfg["CWC"] = _cwc(cfg.get("CWC") or {})
+    cfg["LOB"] = _lob(cfg.get("LOB") or {})
+    cfg["FAX"] = _fax(cfg.get("FAX") or {})
 
     # Layer names are those of benchmark Public_AR_Current / vintage Current_Current (2025); names change with
     # each Congress and map year, so responses are matched by suffix and a renamed layer degrades to the
@@ -303,3 +310,89 @@ def _refuse_weak_production_settings(cfg: dict[str, Any]) -> None:
                         "TLS); only for a local trial over plain HTTP set ACTIONKIT_ALLOW_PLAIN_HTTP=true")
     if problems:
         raise ConfigError("Refusing to start in production:\n  - " + "\n  - ".join(problems))
+_DAY = "(?:mon|tue|wed|thu|fri|sat|sun)"
+CWC_WINDOW = re.compile(rf"{_DAY}(?:-{_DAY})?\s+\d\d:\d\d-\d\d:\d\d", re.I)
+CWC_PHONE = re.compile(r"^\d{3}-\d{3}-\d{4}$")
+CWC_AGENT_KEYS = ("delivery_agent", "delivery_agent_ack_email", "delivery_agent_contact_name",
+                  "delivery_agent_contact_email", "delivery_agent_contact_phone")
+
+
+def _cwc(given: dict[str, Any]) -> dict[str, Any]:
+    """Congress's Communicating with Congress service: off until a chamber's URL and key are set; every value
+    the public facts leave uncertain (Senate codes, windows, rates) is configuration, not code."""
+    cwc: dict[str, Any] = {
+        "house_url": None,  # https://cwc.house.gov in production; the House gives a test base on approval
+        "api_key": None,
+        "senate_url": None,  # the Senate's message endpoint base (test or production)
+        "senate_api_key": None,
+        **{key: None for key in CWC_AGENT_KEYS},  # DeliveryAgent must match the API key's owner
+        "organization_statement": None,
+        "organization": None, "organization_contact_name": None, "organization_contact_email": None,
+        "organization_contact_phone": None, "organization_about": None,
+        "topics": "Immigration",  # LibraryOfCongressTopic values, separated by ";" (a campaign may override)
+        "response_requested": True,
+        "timeout": 15.0,
+        "offices_refresh_hours": 24,  # the active-office lists are cached; never fetched per letter
+        "house_maintenance": "Mon-Sun 00:00-06:00",  # US Eastern
+        "senate_maintenance": "Sun 00:00-06:00;Wed 05:00-07:00",
+    }
+    cwc.update({k.lower(): v for k, v in given.items()})
+    for key, value in list(cwc.items()):
+        if isinstance(value, str):
+            cwc[key] = value.strip() or None
+    for chamber, url, key in (("House", "house_url", "api_key"), ("Senate", "senate_url", "senate_api_key")):
+        if cwc[url] and not cwc[key]:
+            raise ConfigError(f"ACTIONKIT_CWC__{key} is required when ACTIONKIT_CWC__{url} is set ({chamber})")
+        if cwc[url] and not str(cwc[url]).startswith(("https://", "http://")):
+            raise ConfigError(f"ACTIONKIT_CWC__{url} must be an http(s) URL, not {cwc[url]!r}")
+    if cwc["house_url"] or cwc["senate_url"]:
+        missing = [k for k in CWC_AGENT_KEYS if not cwc[k]]
+        if missing:
+            raise ConfigError("CWC needs the delivery agent's details: set "
+                              + ", ".join(f"ACTIONKIT_CWC__{k}" for k in missing))
+        if not CWC_PHONE.match(str(cwc["delivery_agent_contact_phone"])):
+            raise ConfigError("ACTIONKIT_CWC__delivery_agent_contact_phone must look like 601-555-0100")
+    for key in ("house_maintenance", "senate_maintenance"):
+        for part in str(cwc[key] or "").split(";"):
+            if part.strip() and not CWC_WINDOW.fullmatch(part.strip()):
+                raise ConfigError(f"ACTIONKIT_CWC__{key}: {part.strip()!r} is not like 'Sun 00:00-06:00' or "
+                                  "'Mon-Sun 00:00-06:00' (US Eastern)")
+    if isinstance(cwc["response_requested"], str):
+        cwc["response_requested"] = cwc["response_requested"].lower() in ("1", "true", "yes", "y")
+    for key in ("timeout", "offices_refresh_hours"):
+        try:
+            cwc[key] = float(cwc[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"ACTIONKIT_CWC__{key} must be a number, not {cwc[key]!r}") from None
+    return cwc
+
+
+def _strip(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _lob(given: dict[str, Any]) -> dict[str, Any]:
+    """Postal mail through Lob's letters API: off until an API key is set."""
+    lob: dict[str, Any] = {"api_key": None, "base_url": "https://api.lob.com/v1", "webhook_secret": None,
+                           "from_name": None, "from_address": None, "use_type": "operational", "timeout": 15.0}
+    lob.update({k.lower(): v for k, v in given.items()})
+    lob = _strip(lob)
+    if lob["api_key"]:
+        missing = [k for k in ("from_name", "from_address", "webhook_secret") if not lob[k]]
+        if missing:
+            raise ConfigError("Lob needs " + ", ".join(f"ACTIONKIT_LOB__{k}" for k in missing)
+                              + " (the return address as one line with a ZIP; the webhook signing secret)")
+    if lob["use_type"] not in ("operational", "marketing"):
+        raise ConfigError(f"ACTIONKIT_LOB__use_type must be operational or marketing, not {lob['use_type']!r}")
+    return lob
+
+
+def _fax(given: dict[str, Any]) -> dict[str, Any]:
+    """Fax through the organisation's provider, as a Standard Webhooks-signed POST; off until a URL is set."""
+    fax: dict[str, Any] = {"url": None, "secret": None, "timeout": 15.0}
+    fax.update({k.lower(): v for k, v in given.items()})
+    fax = _strip(fax)
+    if fax["url"] and not str(fax["secret"] or "").startswith("whsec_"):
+        raise ConfigError("ACTIONKIT_FAX__secret is required with ACTIONKIT_FAX__url: a Standard Webhooks "
+                          "secret, 'whsec_' followed by base64")
+    return fax

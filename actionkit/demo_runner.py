@@ -1,9 +1,11 @@
 """`make demo`'s last step: run the web server, a Celery worker and beat together; Ctrl-C stops all three.
 
 With no ACTIONKIT_GEOCODER__census_url set, it also runs the fake Census geocoder (recorded-format responses,
-tests/data/census) so the demo works offline; `make demo GEOCODER=live` uses the real Census service. Links in
-e-mails (written by the worker, outside any request) point at the address the demo serves, unless
-ACTIONKIT_PUBLIC_URL says otherwise."""
+tests/data/census) so the demo works offline; `make demo GEOCODER=live` uses the real Census service. With no
+ACTIONKIT_CWC__house_url set, it runs the local CWC stand-in (actionkit.delivery.fake_cwc) as "CWC (test server)",
+so letters to Congress are delivered through it; with no ACTIONKIT_LOB__api_key, the Lob and fax stand-in
+(actionkit.delivery.fake_lob) for postal mail and fax. Links in e-mails (written by the worker, outside any
+request) point at the address the demo serves, unless ACTIONKIT_PUBLIC_URL says otherwise."""
 from __future__ import annotations
 
 import argparse
@@ -22,12 +24,24 @@ def public_url(host: str, port: str | int) -> str:
     return f"http://{shown}:{port}"
 
 
+# The stand-in's key and delivery agent (made up; the real ones come with the House's vendor approval).
+DEMO_CWC = {"api_key": "demo-key", "delivery_agent": "actionkit demo", "delivery_agent_ack_email": "ack@example.org",
+            "delivery_agent_contact_name": "Demo Operator", "delivery_agent_contact_email": "ops@example.org",
+            "delivery_agent_contact_phone": "601-555-0100"}
+
+DEMO_LOB = {"api_key": "test_demo", "webhook_secret": "demo-lob-webhook-secret", "from_name": "actionkit demo",
+            "from_address": "1 Example St, Jackson, MS 39201"}
+DEMO_FAX_SECRET = "whsec_ZGVtby1mYXgtc2VjcmV0LWZvci10aGUtc3RhbmQtaW4="
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="5000")
     parser.add_argument("--geocoder", choices=("fake", "live"), default="fake")
     parser.add_argument("--geocoder-port", default="8089")
+    parser.add_argument("--cwc-port", default="8091")
+    parser.add_argument("--lob-port", default="8092")
     args = parser.parse_args(argv)
     py = sys.executable
     os.environ.setdefault("ACTIONKIT_PUBLIC_URL", public_url(args.host, args.port))
@@ -35,6 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.geocoder == "fake" and not os.environ.get("ACTIONKIT_GEOCODER__census_url"):
         commands["geocoder"] = [py, "-m", "actionkit.officials.fake_geocoder", "--port", str(args.geocoder_port)]
         os.environ["ACTIONKIT_GEOCODER__census_url"] = f"http://127.0.0.1:{args.geocoder_port}/geocoder"
+    if not os.environ.get("ACTIONKIT_CWC__house_url"):
+        commands["cwc"] = [py, "-m", "actionkit.delivery.fake_cwc", "--port", str(args.cwc_port),
+                           "--api-key", DEMO_CWC["api_key"], "--agent", DEMO_CWC["delivery_agent"]]
+        os.environ["ACTIONKIT_CWC__house_url"] = f"http://127.0.0.1:{args.cwc_port}"
+        for key, value in DEMO_CWC.items():
+            os.environ.setdefault(f"ACTIONKIT_CWC__{key}", value)
+    if not os.environ.get("ACTIONKIT_LOB__api_key"):
+        commands["lob"] = [py, "-m", "actionkit.delivery.fake_lob", "--port", str(args.lob_port),
+                           "--api-key", DEMO_LOB["api_key"], "--fax-secret", DEMO_FAX_SECRET]
+        base = f"http://127.0.0.1:{args.lob_port}"
+        os.environ.update({"ACTIONKIT_LOB__base_url": f"{base}/v1", "ACTIONKIT_FAX__url": f"{base}/fax",
+                           "ACTIONKIT_FAX__secret": DEMO_FAX_SECRET})
+        for key, value in DEMO_LOB.items():
+            os.environ.setdefault(f"ACTIONKIT_LOB__{key}", value)
     commands |= {
         "web": [py, "-m", "flask", "--app", "actionkit", "run", "--host", args.host, "--port", str(args.port)],
         "worker": [py, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO", "--concurrency=2"],

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import selectinload
 
-from actionkit.campaigns.models import LANGUAGES, Campaign, CampaignStatus, CampaignText, LetterTemplate, \
+from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, Campaign, CampaignStatus, CampaignText, LetterTemplate, \
     Personalisation
 from actionkit.db import utcnow
 from actionkit.extensions import db
@@ -28,7 +28,7 @@ from actionkit.staff.services import audit
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TEXT_FIELDS = ("title", "summary", "body")
 CAMPAIGN_FIELDS = ("slug", "state", "personalisation", "target_types", "letter_language", "goal", "starts_at",
-                   "ends_at", "confirm_email")
+                   "ends_at", "confirm_email", "cwc_topics", "cwc_statement", "cwc_response_requested")
 OFFICE_TYPE_LABELS = {
     OfficeType.SHERIFF: "Sheriff",
     OfficeType.STATE_SENATOR: "State senator",
@@ -103,6 +103,9 @@ class CampaignDraft:
     starts_at: Optional[dt.datetime] = None
     ends_at: Optional[dt.datetime] = None
     confirm_email: bool = False
+    cwc_topics: list[str] = field(default_factory=lambda: ["Immigration"])  # Library of Congress policy areas
+    cwc_statement: Optional[str] = None
+    cwc_response_requested: bool = True
     texts: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> title/summary/body
     templates: dict[str, TemplateText] = field(default_factory=dict)  # template_key -> subject/body
 
@@ -157,6 +160,8 @@ def draft_from(campaign: Campaign) -> CampaignDraft:
         target_types=list(campaign.target_types), letter_language=campaign.letter_language, goal=campaign.goal,
         starts_at=_aware(campaign.starts_at), ends_at=_aware(campaign.ends_at),
         confirm_email=bool(campaign.confirm_email),
+        cwc_topics=list(campaign.cwc_topics or ["Immigration"]), cwc_statement=campaign.cwc_statement,
+        cwc_response_requested=campaign.cwc_response_requested is not False,
         texts={t.lang: {f: getattr(t, f) or "" for f in TEXT_FIELDS} for t in campaign.texts},
         templates={template_key(t.office_type, t.lang): TemplateText(t.subject, t.body) for t in campaign.templates},
     )
@@ -188,6 +193,12 @@ def check(draft: CampaignDraft, campaign: Optional[Campaign] = None) -> list[Pro
             problems.append(Problem("target_types", f"{kind!r} is not a kind of office."))
     if draft.letter_language not in LANGUAGES:
         problems.append(Problem("letter_language", "Choose the language officials receive."))
+    unknown = [t for t in draft.cwc_topics if t not in LOC_TOPICS]
+    if unknown or not draft.cwc_topics:
+        problems.append(Problem("cwc_topics", "Choose at least one Library of Congress policy area for letters to "
+                                              "Congress" + (f" (not {', '.join(unknown)})" if unknown else "") + "."))
+    if draft.cwc_statement and len(draft.cwc_statement) > 5000:
+        problems.append(Problem("cwc_statement", "Keep the organization statement under 5,000 characters."))
     if draft.goal is not None and draft.goal < 1:
         problems.append(Problem("goal", "The goal must be a positive number (or empty)."))
     if draft.starts_at and draft.ends_at and draft.ends_at <= draft.starts_at:

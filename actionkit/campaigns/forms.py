@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from actionkit.campaigns.editor import LANGUAGE_LABELS, OFFICE_TYPE_LABELS, TEMPLATE_KEYS, CampaignDraft, \
     TemplateText, template_key
-from actionkit.campaigns.models import LANGUAGES, Personalisation
+from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, Personalisation
 from actionkit.officials.models import OfficeType
 from actionkit.officials.services import STATE_NAMES
 
@@ -65,6 +65,11 @@ class CampaignForm(FlaskForm):
                     "someone else's email address. On: each supporter is emailed a link and their letters wait, "
                     "encrypted, until they open it; signatures not confirmed within a few days are erased and "
                     "never sent. Fewer letters arrive, but each one is from a confirmed address.")
+    cwc_topics = MultiCheckboxField("Topics of letters to Congress (Library of Congress policy areas, sent through CWC)",
+                                    choices=[(t, t) for t in LOC_TOPICS], default=["Immigration"])
+    cwc_statement = TextAreaField("Organization statement sent with each letter to Congress (optional)",
+                                  validators=[Length(max=5000)], render_kw={"rows": 3})
+    cwc_response_requested = BooleanField("Ask congressional offices to reply to the supporter", default=True)
     text_en = FormField(TextForm, label="English")
     text_es = FormField(TextForm, label="Spanish")
     save = SubmitField("Save")
@@ -87,6 +92,9 @@ class CampaignForm(FlaskForm):
             letter_language=self.letter_language.data or "en", goal=self.goal.data,
             starts_at=utc(self.starts_at.data), ends_at=utc(self.ends_at.data),
             confirm_email=bool(self.confirm_email.data),
+            cwc_topics=[t for t in (self.cwc_topics.data or []) if t in LOC_TOPICS] or list(self.cwc_topics.data or []),
+            cwc_statement=(self.cwc_statement.data or "").strip() or None,
+            cwc_response_requested=bool(self.cwc_response_requested.data),
             texts={lang: {f: self[f"text_{lang}"][f].data or "" for f in ("title", "summary", "body")}
                    for lang in LANGUAGES},
             templates={key: TemplateText(self[key].subject.data or "", self[key].body.data or "")
@@ -104,6 +112,8 @@ class CampaignForm(FlaskForm):
             "personalisation": draft.personalisation.value, "letter_language": draft.letter_language,
             "goal": draft.goal, "starts_at": local(draft.starts_at), "ends_at": local(draft.ends_at),
             "confirm_email": draft.confirm_email,
+            "cwc_topics": list(draft.cwc_topics), "cwc_statement": draft.cwc_statement or "",
+            "cwc_response_requested": draft.cwc_response_requested,
         }
         for lang in LANGUAGES:
             data[f"text_{lang}"] = dict(draft.texts.get(lang) or {})

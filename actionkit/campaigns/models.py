@@ -16,6 +16,21 @@ from actionkit.officials.models import OfficeType
 LANGUAGES = ("en", "es")
 
 
+# The Library of Congress policy areas (congress.gov's list): the topics of a campaign's letters to Congress,
+# sent as CWC's LibraryOfCongressTopic.
+LOC_TOPICS = (
+    "Agriculture and Food", "Animals", "Armed Forces and National Security", "Arts, Culture, Religion",
+    "Civil Rights and Liberties, Minority Issues", "Commerce", "Congress", "Crime and Law Enforcement",
+    "Economics and Public Finance", "Education", "Emergency Management", "Energy", "Environmental Protection",
+    "Families", "Finance and Financial Sector", "Foreign Trade and International Finance",
+    "Government Operations and Politics", "Health", "Housing and Community Development", "Immigration",
+    "International Affairs", "Labor and Employment", "Law", "Native Americans",
+    "Public Lands and Natural Resources", "Science, Technology, Communications", "Social Sciences and History",
+    "Social Welfare", "Sports and Recreation", "Taxation", "Transportation and Public Works",
+    "Water Resources Development",
+)
+
+
 class CampaignStatus(str, enum.Enum):
     DRAFT = "draft"
     LIVE = "live"
@@ -46,6 +61,11 @@ class Campaign(TimestampMixin, db.Model):
     # Letters wait (encrypted, in the submissions inbox) until the supporter opens the link e-mailed to them;
     # off by default. Unconfirmed signatures expire and are erased (ACTIONKIT_EMAIL_CONFIRMATION_DAYS).
     confirm_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What letters to Congress carry through CWC: Library of Congress policy areas, the organisation's statement,
+    # and whether offices are asked to reply (None: the organisation's default, ACTIONKIT_CWC__*).
+    cwc_topics: Mapped[Optional[list[str]]] = mapped_column(JSON, default=lambda: ["Immigration"])
+    cwc_statement: Mapped[Optional[str]] = mapped_column(Text)
+    cwc_response_requested: Mapped[Optional[bool]] = mapped_column(Boolean)
 
     texts: Mapped[list["CampaignText"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
                                                        order_by="CampaignText.lang")

@@ -12,6 +12,7 @@ from actionkit.campaigns import editor
 from actionkit.campaigns.editor import TEMPLATE_KEYS, EditorError, Problem
 from actionkit.campaigns.forms import CampaignForm
 from actionkit.campaigns.models import Campaign
+from actionkit.delivery import services as delivery_services
 from actionkit.extensions import db
 from actionkit.officials.models import OfficeType
 from actionkit.staff.auth import role_required
@@ -118,6 +119,11 @@ def edit(campaign_id: int) -> Any:
 @role_required(Role.EDITOR)
 def publish(campaign_id: int) -> Any:
     campaign = _campaign_or_404(campaign_id)
+    if request.form.get("confirm_unreachable") != "1" and not editor.publish_problems(campaign):
+        report = delivery_services.reach(campaign.office_types, campaign.state, campaign=campaign.slug)
+        if report.unreachable:  # staff confirm that these offices' letters will wait for hand delivery
+            return render_template("campaigns/confirm_publish.html", campaign=campaign, report=report,
+                                   page_title=f"Publish: {campaign.text('en').title}")
     try:
         editor.publish(campaign, current_user._get_current_object())
     except EditorError as exc:

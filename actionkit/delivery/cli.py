@@ -1,12 +1,19 @@
 """`flask delivery ...`: status, retry, sweep and print batches; each safe to re-run, one summary line at the end."""
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Optional
 
 import click
+import requests
+from flask import current_app
+from sqlalchemy import select
 
-from actionkit.delivery import services, tasks  # tasks: registers delivery.send/sweep in every process
+from actionkit.campaigns.models import Campaign
+from actionkit.delivery import services, tasks
+from actionkit.delivery.channels import Result, cwc  # tasks: registers delivery.send/sweep in every process
 from actionkit.delivery.models import Channel, DeliveryStatus
 from actionkit.extensions import db
 
@@ -95,3 +102,74 @@ def print_batch_command(office_ids: tuple[int, ...], all_pending: bool, output: 
     click.echo(f"{len(results)} batches, {letters} letters written to "
                f"{output if output is not None else print_batch.output_dir()}"
                + ("" if output is not None else " (encrypted: download them from the delivery monitor)"))
+
+
+@delivery_cli.command("cwc-validate")
+@click.option("--office", "codes", multiple=True, help="Only this office code, e.g. HMS02 (repeatable).")
+def cwc_validate_command(codes: tuple[str, ...]) -> None:
+    """Post one sample message per active CWC office of the loaded states to the validate endpoint.
+
+    Exits 0 only when every office accepts it. Nothing is delivered and no real person's data is sent.
+    """
+    cfg = current_app.config["CWC"]
+    chambers = [c for c in (cwc.HOUSE, cwc.SENATE) if cfg.get(f"{c}_url")]
+    if not chambers:
+        raise click.ClickException("CWC is not configured: set ACTIONKIT_CWC__house_url and ACTIONKIT_CWC__api_key")
+    states = services.congress_states()
+    wanted = {c.strip().upper() for c in codes}
+    results: list[tuple[str, bool]] = []
+    for chamber in chambers:
+        client = cwc.CwcClient(cfg, chamber)
+        try:
+            active = client.offices()
+        except (requests.RequestException, ValueError) as exc:
+            raise click.ClickException(f"{chamber.title()} CWC office list unavailable ({type(exc).__name__})") from exc
+        chosen = [c for c in cwc.codes_for_states(active, states) if not wanted or c in wanted]
+        unknown = sorted(c for c in wanted if c[:1] == chamber[0].upper() and c not in active)
+        for code in unknown:
+            click.echo(f"{code}: FAILED not an active {chamber.title()} office")
+            results.append((code, False))
+        for n, code in enumerate(chosen):
+            sample, _ = cwc.sample_letter(code, code[1:3], delivery=-(n + 1))
+            try:
+                xml = cwc.build_xml(sample, cfg, chamber=chamber, office_code=code)
+            except cwc.Undeliverable as exc:
+                raise click.ClickException(str(exc)) from exc
+            outcome = client.post(xml, ref=code, validate=True)
+            ok = outcome.result is Result.SENT
+            click.echo(f"{code}: ok" if ok else f"{code}: FAILED {outcome.reason}")
+            results.append((code, ok))
+    failed = sum(1 for _, ok in results if not ok)
+    click.echo(f"{len(results)} offices validated: {len(results) - failed} ok, {failed} failed")
+    if failed or not results:
+        sys.exit(1)
+
+
+@delivery_cli.command("reach")
+@click.option("--campaign", "slug", help="Only the office types and state this campaign targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def reach_command(slug: Optional[str], as_json: bool) -> None:
+    """For every targeted office type: which channel reaches each office, and the offices none reaches."""
+    report = _reach_report(slug)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+        return
+    for office_type, row in report.by_type().items():
+        channels = ", ".join(f"{name} {count}" for name, count in sorted(row["by_channel"].items()))
+        click.echo(f"{office_type}: {row['offices']} offices, {row['reachable']} reachable, "
+                   f"{row['unreachable']} only by hand ({channels})")
+    if report.unreachable:
+        click.echo("Unreachable except by hand delivery (to do):")
+        for office in report.unreachable:
+            click.echo(f"  #{office.office_id} {office.title}: " + "; ".join(office.missing))
+    click.echo(f"{len(report.offices)} offices: {len(report.offices) - len(report.unreachable)} reachable, "
+               f"{len(report.unreachable)} unreachable")
+
+
+def _reach_report(slug: Optional[str]) -> services.ReachReport:
+    if not slug:
+        return services.reach()
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        raise click.ClickException(f"no campaign with the slug {slug!r}")
+    return services.reach(campaign.office_types, campaign.state, campaign=campaign.slug)

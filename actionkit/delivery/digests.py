@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from actionkit.db import utcnow
 from actionkit.delivery import channels
 from actionkit.delivery.channels import Outcome
+from actionkit.delivery.channels import email as email_channel
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, DigestOffice
 from actionkit.delivery.services import Claim, forget_digest_offices, record
 from actionkit.extensions import db
@@ -102,10 +103,10 @@ def _letters(claimed: list[Claim]) -> list[Any]:
 
 
 def build(office_title: str, destination: str, letters: list[Any], mail: dict[str, Any],
-          now: dt.datetime) -> channels.Email:
+          now: dt.datetime) -> email_channel.Email:
     """One plain-text message with every letter as written, in signing order; a stable Message-ID per set."""
-    sender, from_header = channels._from_header(mail["from_address"])
-    recipient = channels._addr_spec(destination)
+    sender, from_header = email_channel._from_header(mail["from_address"])
+    recipient = email_channel._addr_spec(destination)
     tag = hashlib.sha256(",".join(str(row.id) for row in letters).encode()).hexdigest()[:16]
     msgid = f"<digest-{tag}@{channels.from_domain(mail['from_address'])}>"
     count = len(letters)
@@ -121,7 +122,7 @@ def build(office_title: str, destination: str, letters: list[Any], mail: dict[st
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = msgid
     msg.set_content("\n\n".join(parts) + "\n", cte="quoted-printable")
-    return channels.Email(sender, recipient, msgid, msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+    return email_channel.Email(sender, recipient, msgid, msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
 
 
 def send(office_id: int, claimed: list[Claim], now: Optional[dt.datetime] = None) -> int:
@@ -155,7 +156,7 @@ def send(office_id: int, claimed: list[Claim], now: Optional[dt.datetime] = None
     return 0
 
 
-def _transmit(email: channels.Email, mail: dict[str, Any]) -> Outcome:
+def _transmit(email: email_channel.Email, mail: dict[str, Any]) -> Outcome:
     if mail["backend"] == "file":
         try:
             channels.write_atomically(Path(mail["outbox"]) / f"{email.message_id.strip('<>')}.eml", email.data)

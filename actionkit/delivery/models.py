@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from actionkit.db import TimestampMixin, str_enum, utcnow
@@ -21,6 +21,8 @@ class Channel(str, enum.Enum):
     DIGEST = "digest"  # email, but collected into one message a day for offices that asked for it
     CWC = "cwc"
     WEBHOOK = "webhook"
+    POSTAL = "postal"  # printed and mailed by a print-and-mail API (Lob)
+    FAX = "fax"  # through the organisation's fax provider (a signed webhook)
 
 
 class DeliveryStatus(str, enum.Enum):
@@ -43,6 +45,7 @@ class Delivery(TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_deliveries_destination_sent", "destination", "sent_at"),
+        Index("ix_deliveries_provider_ref", "provider_ref"),  # providers' callbacks find their letter
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +58,12 @@ class Delivery(TimestampMixin, db.Model):
     lease_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[Optional[str]] = mapped_column(Text)  # classified reason, never personal data
     provider_ref: Mapped[Optional[str]] = mapped_column(String(255))  # Message-ID, batch id, CWC id
+    # One line per channel the chain skipped or left ("email: no address", "cwc failed: ..."), oldest first;
+    # staff read it in the monitor. No personal data.
+    channel_notes: Mapped[Optional[str]] = mapped_column(Text)
+    # Where a letter handed to a provider is now, from its signed callbacks: mailed, in_transit, delivered,
+    # returned (postal); delivered, failed (fax). None for channels without tracking.
+    tracking: Mapped[Optional[str]] = mapped_column(String(32))
     sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     final_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     # When the sweeper last published a task for the row (cleared by the claim): stops it re-publishing a
@@ -87,3 +96,19 @@ class DigestOffice(TimestampMixin, db.Model):
 
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
     last_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class CwcOffice(db.Model):
+    """One office on a chamber's active-office list of CWC, refreshed daily (never fetched per letter): the
+    Senate's codes are read from it, matched by the senator's bioguide id, else by state and class."""
+
+    __tablename__ = "cwc_offices"
+    __table_args__ = (UniqueConstraint("chamber", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chamber: Mapped[str] = mapped_column(String(8))  # house, senate
+    code: Mapped[str] = mapped_column(String(16))
+    state: Mapped[Optional[str]] = mapped_column(String(2), index=True)  # lower-case postal code
+    seat: Mapped[Optional[str]] = mapped_column(String(4))  # Senate class "1"/"2"/"3" when the list gives it
+    bioguide_id: Mapped[Optional[str]] = mapped_column(String(16))
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -20,25 +20,29 @@ SELECT, commit; then one joined SELECT of what the message needs, the send, and 
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
+import requests
 from flask import current_app
-from sqlalchemy import DateTime, Integer, and_, bindparam, event, func, or_, select, update
+from sqlalchemy import DateTime, Integer, and_, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ClauseElement
 
+from actionkit.campaigns.models import Campaign
 from actionkit.celery_app import publish_many
 from actionkit.db import utcnow
 from actionkit.delivery import channels
+from actionkit.delivery.channels import cwc
 from actionkit.delivery.channels import Outcome, Outgoing, Result
-from actionkit.delivery.models import Channel, Delivery, DeliveryStatus, DigestOffice, PrintBatch
+from actionkit.delivery.models import Channel, CwcOffice, Delivery, DeliveryStatus, DigestOffice, PrintBatch
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, Supporter
-from actionkit.officials.models import Office
+from actionkit.officials.models import Division, Office, OfficeType
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +107,54 @@ def _discard_unpublished(session: Session, transaction: Any) -> None:
 
 # ----------------------------------------------------------------------------------------- creating deliveries
 
+def chain_for(office: Office) -> channels.Chain:
+    """The office's ordered channel chain under the app's configuration."""
+    senate = office.type is OfficeType.US_SENATOR and current_app.config["CWC"].get("senate_url")
+    listed = senate_code(office) if senate and not office.cwc_office_code else None
+    return channels.chain_for(office, current_app.config, listed)
+
+
+def senate_code(office: Office) -> Optional[str]:
+    """The Senate seat's code on the cached active-office list: by the senator's bioguide id, else state and
+    class (the sources disagree on the codes, so they are never derived)."""
+    holder = office.holder
+    rows = db.session.execute(
+        select(CwcOffice.code, CwcOffice.seat, CwcOffice.bioguide_id)
+        .where(CwcOffice.chamber == "senate", CwcOffice.state == office.division.state)).all()
+    if holder is not None and holder.bioguide_id:
+        for row in rows:
+            if row.bioguide_id == holder.bioguide_id:
+                return row.code
+    matches = [row.code for row in rows if row.seat and row.seat == office.seat]
+    return matches[0] if len(matches) == 1 else None
+
+
+def refresh_cwc_offices(now: Optional[dt.datetime] = None) -> dict[str, str]:
+    """Replace each configured chamber's cached active-office list; a failed fetch keeps the old list (an
+    outage of the list never stops delivery). Returns chamber -> what happened, for logs and the CLI."""
+    now = now or utcnow()
+    cfg = current_app.config["CWC"]
+    done: dict[str, str] = {}
+    for chamber in (cwc.HOUSE, cwc.SENATE):
+        if not cfg.get(f"{chamber}_url"):
+            continue
+        try:
+            entries = cwc.CwcClient(cfg, chamber).office_list()
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("cwc %s office list unavailable (%s); the cached list is kept", chamber, type(exc).__name__)
+            done[chamber] = f"unavailable ({type(exc).__name__}); kept the cached list"
+            continue
+        db.session.execute(delete(CwcOffice).where(CwcOffice.chamber == chamber))
+        db.session.add_all(CwcOffice(chamber=chamber, code=e.code, state=e.state, seat=e.seat,
+                                     bioguide_id=e.bioguide_id, fetched_at=now) for e in entries)
+        db.session.flush()
+        done[chamber] = f"{len(entries)} offices"
+    return done
+
+
 def channel_for(office: Office) -> Channel:
-    """The channel for an office: email when it has an address, else a print batch."""
-    return channels.channel_for(office)
+    """The first channel of the office's chain (email when it has an address, else print, unless CWC...)."""
+    return chain_for(office).first.channel
 
 
 def digest_office_ids() -> set[int]:
@@ -122,12 +171,14 @@ def forget_digest_offices() -> None:
 
 
 def delivery_values(office: Office) -> dict[str, Any]:
-    """Channel, destination and status of a new outbox row for a letter to this office (for a bulk INSERT)."""
-    channel = channel_for(office)
-    destination = (office.email or "").strip().lower() if channel is Channel.EMAIL else None
-    if channel is Channel.EMAIL and office.id in digest_office_ids():
-        channel = Channel.DIGEST
-    return {"channel": channel, "destination": destination, "status": DeliveryStatus.PENDING}
+    """Channel, destination, status and the chain's notes of a new outbox row for a letter to this office (for a
+    bulk INSERT): the first channel of its chain (email becomes the daily digest for offices that asked for one);
+    the channels skipped before it are noted for staff."""
+    chain = chain_for(office)
+    first = chain.first
+    channel = Channel.DIGEST if first.channel is Channel.EMAIL and office.id in digest_office_ids() else first.channel
+    return {"channel": channel, "destination": first.destination, "status": DeliveryStatus.PENDING,
+            "channel_notes": "\n".join(chain.skipped_before(first.channel)) or None}
 
 
 def new_delivery(letter: Letter) -> Delivery:
@@ -237,11 +288,33 @@ def claim(delivery_id: int, now: Optional[dt.datetime] = None) -> Optional[Claim
     return held
 
 
+def _with_constituent(delivery: Outgoing) -> Outgoing:
+    """The Outgoing with what CWC needs besides the letter: campaign, office type and the constituent."""
+    row = db.session.execute(
+        select(Letter.office_type, Action.campaign_id, Action.street, Action.city, Action.zip, Action.state,
+               Action.phone, Action.cwc_title, Supporter.first_name, Supporter.last_name, Campaign.cwc_topics,
+               Campaign.cwc_statement, Campaign.cwc_response_requested)
+        .select_from(Delivery).join(Letter, Letter.id == Delivery.letter_id)
+        .join(Action, Action.id == Letter.action_id).join(Supporter, Supporter.id == Action.supporter_id)
+        .join(Campaign, Campaign.id == Action.campaign_id)
+        .where(Delivery.id == delivery.id)).one()
+    chamber = channels.chamber_of(row.office_type) or "house"
+    who = channels.Constituent(
+        prefix=cwc.prefix_for(row.cwc_title, chamber), first_name=row.first_name or "", last_name=row.last_name or "",
+        street=row.street, city=row.city, state=(row.state or "").upper(), zip=row.zip,
+        email=delivery.supporter_email, phone=row.phone)
+    return dataclasses.replace(delivery, campaign_id=row.campaign_id, office_type=row.office_type, constituent=who,
+                               topics=tuple(row.cwc_topics or ()) or None, statement=row.cwc_statement,
+                               response_requested=row.cwc_response_requested)
+
+
 def attempt(held: Claim, now: Optional[dt.datetime] = None) -> DeliveryStatus:
     """Send a claimed delivery through its channel and record the classified outcome."""
     delivery = _load(held.id)
     if delivery.withdrawn:  # deleted between the claim and now: cancelled, not failed
         return cancel(held, now)
+    if held.channel is Channel.CWC:
+        delivery = _with_constituent(delivery)
     try:
         outcome = channels.for_delivery(delivery, current_app.config).send(delivery)
     except Exception as exc:  # a bug or an unexpected library error: retry later, and tell the operator
@@ -255,12 +328,23 @@ def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.date
     now = now or utcnow()
     cfg = _config()
     delivery_id, attempts, channel = delivery.id, delivery.attempts, delivery.channel.value
+    fallback: Optional[channels.Hop] = None
     if outcome.result is Result.SENT:
         status = DeliveryStatus.SENT
         values: dict[str, Any] = dict(provider_ref=outcome.provider_ref, sent_at=now, final_at=now, last_error=None)
     elif outcome.result is Result.PERMANENT:
-        status = DeliveryStatus.FAILED
-        values = dict(last_error=outcome.reason, final_at=now)
+        fallback, notes = _next_channel(delivery_id, delivery.channel, outcome.reason or "")
+        if fallback is not None:  # the next channel of the office's chain starts afresh
+            status = DeliveryStatus.PENDING
+            values = dict(channel=fallback.channel, destination=fallback.destination, attempts=0, next_attempt_at=now,
+                          first_attempt_at=None, last_error=outcome.reason, channel_notes=notes)
+        else:
+            status = DeliveryStatus.FAILED
+            values = dict(last_error=outcome.reason, final_at=now)
+    elif outcome.retry_at is not None:  # a deferral (maintenance window): not an attempt
+        status = DeliveryStatus.PENDING
+        values = dict(last_error=outcome.reason, next_attempt_at=outcome.retry_at, attempts=_t.c.attempts - 1,
+                      first_attempt_at=None if attempts == 1 else _t.c.first_attempt_at)
     else:
         deadline = (_aware(delivery.first_attempt_at) or now) + dt.timedelta(hours=float(cfg["deadline_hours"]))
         if attempts >= int(cfg["max_attempts"]) or now >= deadline:
@@ -275,6 +359,11 @@ def record(delivery: "Claim | Delivery", outcome: Outcome, now: Optional[dt.date
         return DeliveryStatus.SENDING
     if status is DeliveryStatus.SENT:
         log.info("delivery %s sent via %s (attempt %s)", delivery_id, channel, attempts)
+    elif fallback is not None:
+        log.warning("delivery %s failed via %s (%s); moved to %s", delivery_id, channel, outcome.reason,
+                    fallback.channel.value)
+        if fallback.channel in channels.QUEUED_CHANNELS:
+            enqueue_on_commit([delivery_id])
     else:
         log.warning("delivery %s %s via %s (attempt %s): %s", delivery_id, status.value, channel, attempts,
                     outcome.reason)
@@ -289,6 +378,23 @@ def cancel(delivery: "Claim | Delivery", now: Optional[dt.datetime] = None) -> D
         return DeliveryStatus.SENDING
     log.info("delivery %s cancelled: the supporter deleted their data", delivery.id)
     return DeliveryStatus.CANCELLED
+
+
+def _next_channel(delivery_id: int, failed: Channel, reason: str) -> tuple[Optional[channels.Hop], str]:
+    """The channel after `failed` in the office's chain, and the delivery's notes with this move added."""
+    row = db.session.execute(
+        select(Letter.office_id, Delivery.channel_notes, Supporter.deleted_at)
+        .join(Delivery, Delivery.letter_id == Letter.id).join(Action, Action.id == Letter.action_id)
+        .join(Supporter, Supporter.id == Action.supporter_id).where(Delivery.id == delivery_id)).one()
+    chain = chain_for(db.session.get(Office, row.office_id))
+    # A withdrawn letter (the supporter deleted their data) goes nowhere else.
+    hop = chain.after(failed) if row.deleted_at is None else None
+    notes = [n for n in (row.channel_notes or "").splitlines() if n]
+    notes.append(f"{failed.value}: failed: {reason}"[:300])
+    if hop is not None:
+        notes += chain.skipped_before(hop.channel, since=failed)
+        notes.append(f"moved to {hop.channel.value}")
+    return hop, "\n".join(notes)
 
 
 def _fenced_update(delivery_id: int, claimed_attempts: int, now: dt.datetime, /, **values: Any) -> bool:
@@ -475,6 +581,21 @@ def list_failures(limit: int = 50, offset: int = 0,
     return list(db.session.execute(stmt).scalars())
 
 
+def congress_states() -> list[str]:
+    """The states whose members of Congress are loaded (lower-case postal codes)."""
+    return list(db.session.scalars(
+        select(Division.state).join(Office, Office.division_id == Division.id)
+        .where(Office.type.in_([OfficeType.US_REPRESENTATIVE, OfficeType.US_SENATOR]))
+        .distinct().order_by(Division.state)))
+
+
+def list_rerouted(limit: int = 50) -> list[Delivery]:
+    """Deliveries that skipped or left a channel of their office's chain, newest first (notes say why)."""
+    stmt = (select(Delivery).where(Delivery.channel_notes.is_not(None)).options(joinedload(Delivery.letter))
+            .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(limit))
+    return list(db.session.execute(stmt).scalars())
+
+
 @dataclass(frozen=True)
 class PrintQueueRow:
     office_id: int
@@ -572,3 +693,114 @@ def release_print_batch(claimed: list[tuple[int, int]], now: Optional[dt.datetim
     for delivery_id, attempts in claimed:
         _fenced_update(delivery_id, attempts, now, status=DeliveryStatus.PENDING, lease_expires_at=None,
                        last_error="print batch could not be written")
+
+
+# ------------------------------------------------------------------------------------------------------- reach
+
+@dataclass(frozen=True)
+class OfficeReach:
+    """How one office's letters travel: the first channel of its chain, or what is missing to reach it."""
+
+    office_id: int
+    title: str
+    type: str
+    state: str
+    holder: Optional[str]
+    channel: str  # the first channel of its chain ("print" = only by hand)
+    chain: list[str]
+    reachable: bool  # some channel other than hand delivery reaches it
+    missing: list[str]  # why each channel before the first usable one was skipped
+    confidence: Optional[str]
+
+
+@dataclass
+class ReachReport:
+    """For every targeted office type: how many offices each channel reaches, and which none does."""
+
+    campaign: Optional[str]
+    offices: list[OfficeReach]
+
+    def by_type(self) -> dict[str, dict[str, Any]]:
+        summary: dict[str, dict[str, Any]] = {}
+        for o in self.offices:
+            row = summary.setdefault(o.type, {"offices": 0, "reachable": 0, "unreachable": 0, "by_channel": {}})
+            row["offices"] += 1
+            row["reachable" if o.reachable else "unreachable"] += 1
+            row["by_channel"][o.channel] = row["by_channel"].get(o.channel, 0) + 1
+        return summary
+
+    @property
+    def unreachable(self) -> list[OfficeReach]:
+        return [o for o in self.offices if not o.reachable]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "types": self.by_type(),
+                "offices": [dataclasses.asdict(o) for o in self.offices]}
+
+
+def reach(office_types: Optional[Iterable[OfficeType]] = None, state: Optional[str] = None,
+          campaign: Optional[str] = None) -> ReachReport:
+    """Every office of these types (all types by default; one state or all) with its channel chain."""
+    stmt = (select(Office).join(Division, Division.id == Office.division_id)
+            .options(joinedload(Office.division), joinedload(Office.officials))
+            .order_by(Office.type, Division.state, Office.title))
+    if office_types is not None:
+        stmt = stmt.where(Office.type.in_(list(office_types)))
+    if state:
+        stmt = stmt.where(Division.state == state.lower())
+    rows = []
+    for office in db.session.scalars(stmt).unique():
+        chain = chain_for(office)
+        holder = office.holder
+        missing = chain.skipped_before(chain.first.channel) if chain.reachable else chain.reasons
+        if holder is None:
+            missing = [*missing, "no holder's name (letters open with the office's title)"]
+        rows.append(OfficeReach(
+            office_id=office.id, title=office.title, type=office.type.value, state=office.division.state,
+            holder=holder.name if holder else None, channel=chain.first.channel.value,
+            chain=[h.channel.value for h in chain.hops], reachable=chain.reachable, missing=missing,
+            confidence=office.data_confidence))
+    return ReachReport(campaign, rows)
+
+
+# ------------------------------------------------------------------------------------ provider callbacks
+
+TRACKING_RANK = {"mailed": 1, "in_transit": 2, "delivered": 3}
+FAILED_TRACKING = ("returned", "failed")
+
+
+def track(channel: Channel, provider_ref: str, state: str, reason: str = "",
+          now: Optional[dt.datetime] = None) -> str:
+    """Record a provider's signed callback about a sent letter; a repeated or late callback changes nothing.
+
+    Progress (mailed, in transit, delivered) only moves forward. A returned or failed letter moves to the next
+    channel of its office's chain (hand delivery at the end). Returns "updated", "moved", "failed",
+    "duplicate" or "unknown".
+    """
+    now = now or utcnow()
+    row = db.session.execute(
+        select(Delivery).where(Delivery.channel == channel, Delivery.provider_ref == provider_ref)
+        .with_for_update()).scalar_one_or_none()
+    if row is None:
+        return "unknown"
+    if state in FAILED_TRACKING:
+        if row.status is not DeliveryStatus.SENT or row.tracking in FAILED_TRACKING:
+            return "duplicate"
+        why = f"{channel.value} {state}" + (f": {reason}" if reason else "")
+        hop, notes = _next_channel(row.id, channel, why)
+        row.last_error, row.updated_at, row.channel_notes = why[:500], now, notes
+        if hop is None:
+            row.status, row.tracking, row.final_at = DeliveryStatus.FAILED, state, now
+            log.warning("delivery %s %s via %s; no channel left", row.id, state, channel.value)
+            return "failed"
+        row.channel, row.destination, row.status, row.attempts = hop.channel, hop.destination, DeliveryStatus.PENDING, 0
+        row.provider_ref = row.tracking = row.sent_at = row.final_at = row.first_attempt_at = None
+        row.next_attempt_at = now
+        log.warning("delivery %s %s via %s; moved to %s", row.id, state, channel.value, hop.channel.value)
+        if hop.channel in channels.QUEUED_CHANNELS:
+            enqueue_on_commit([row.id])
+        return "moved"
+    if TRACKING_RANK.get(state, 0) <= TRACKING_RANK.get(row.tracking or "", 0) or row.tracking in FAILED_TRACKING:
+        return "duplicate"
+    row.tracking, row.updated_at = state, now
+    return "updated"

@@ -49,6 +49,14 @@ def sweep() -> dict[str, int]:
     return totals
 
 
+@shared_task(name="delivery.refresh_cwc_offices", ignore_result=True)
+def refresh_cwc_offices() -> dict[str, str]:
+    """Refresh the cached CWC active-office lists (daily); a failed fetch keeps the cached list."""
+    done = services.refresh_cwc_offices()
+    db.session.commit()
+    return done
+
+
 @worker_process_shutdown.connect
 def _close_smtp_connection(**_: object) -> None:
     """Say QUIT on the pool process's kept SMTP connection rather than leave the server to time it out."""

@@ -50,8 +50,15 @@ def index() -> str:
                            digest_offices=digests.listing(), digest_hour=digests.hour(), statuses=list(DeliveryStatus),
                            channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
                            retry_form=RetryAllForm(), print_queue=services.print_queue(),
-                           retryable=services.RETRYABLE, batches=recent,
+                           retryable=services.RETRYABLE, batches=recent, rerouted=services.list_rerouted(),
                            may_print=current_user.role.allows(Role.ADMIN), page_title="Deliveries")
+
+
+@bp.get("/reach")
+@role_required(Role.EDITOR)
+def reach() -> str:
+    """Per office type, which channel reaches each office; the offices none reaches, with what is missing."""
+    return render_template("delivery/reach.html", report=services.reach(), page_title="Reach")
 
 
 @bp.post("/<int:delivery_id>/retry")

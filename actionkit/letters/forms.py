@@ -165,8 +165,16 @@ class StepForm(SupporterForm):
     state = HiddenField(validators=[Length(max=STATE_MAX_CHARS)])
 
 
+# The title Congress's CWC system requires (asked only when a letter goes through it); keys of cwc.PREFIX_CHOICES.
+TITLE_CHOICES = [("none", _l("No title")), ("ms", _l("Ms.")), ("mr", _l("Mr.")), ("mrs", _l("Mrs.")),
+                 ("miss", _l("Miss")), ("mx", _l("Mx.")), ("dr", _l("Dr."))]
+
+
 class ComposeForm(StepForm):
     """Step 3: which letters to send and the supporter's own words."""
+
+    title = SelectField(_l("Title for your letters to Congress"), choices=TITLE_CHOICES, default="none",
+                        validate_choice=True)
 
     personal = TextAreaField(_l("Add a few words of your own (optional)"), validators=[
         Length(max=MAX_PERSONAL_CHARS, message=_l("Please keep your paragraph under %(max)d characters."))])

@@ -48,13 +48,27 @@ STATUS_LABELS = {
     "queued": _l("Queued"),
     "print_queued": _l("Waiting to be printed for hand delivery"),
     "sending": _l("Sending"),
-    "sent": _l("Sent"),
+    "sent": _l("Sent by email"),
     "printed": _l("Printed for hand delivery"),
     "retrying": _l("Not delivered yet; trying again"),
     "held": _l("Held for review"),
     "failed": _l("Not delivered; our team is looking into it"),
     "cancelled": _l("Cancelled"),
     "expired": _l("Not delivered in time; no longer sent"),
+    # Letters to Congress through "Communicating with Congress" (CWC), per chamber.
+    "cwc_queued_house": _l("Queued for the House's Communicating with Congress system"),
+    "cwc_queued_senate": _l("Queued for the Senate's Communicating with Congress system"),
+    "cwc_sent_house": _l("Sent through the House's Communicating with Congress system"),
+    "cwc_sent_senate": _l("Sent through the Senate's Communicating with Congress system"),
+    # Postal mail through the print-and-mail service, and fax through the organisation's provider.
+    "postal_queued": _l("Waiting to be mailed"),
+    "postal_sent": _l("Handed to the postal mail service for printing"),
+    "postal_mailed": _l("Mailed"),
+    "postal_in_transit": _l("Mailed, in transit"),
+    "postal_delivered": _l("Delivered by mail"),
+    "fax_queued": _l("Waiting to be faxed"),
+    "fax_sent": _l("Sent to the fax service"),
+    "fax_delivered": _l("Faxed to the office"),
 }
 
 LANGUAGE_NAMES = {"en": _l("English"), "es": _l("Spanish")}  # inside a sentence: "… in English", "… en inglés"

@@ -65,6 +65,8 @@ class Action(TimestampMixin, db.Model):
     city: Mapped[Optional[str]] = mapped_column(EncryptedText)
     zip: Mapped[Optional[str]] = mapped_column(EncryptedText)
     phone: Mapped[Optional[str]] = mapped_column(EncryptedText)
+    # The title Congress's CWC requires (asked only when a letter goes through CWC; None = the neutral choice).
+    cwc_title: Mapped[Optional[str]] = mapped_column(EncryptedText)
     address_purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     # Kept in clear for stats: the county and the districts the address matched.
     state: Mapped[str] = mapped_column(String(2))
@@ -152,5 +154,8 @@ class Submission(TimestampMixin, db.Model):
     confirm_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     confirm_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # The office ids the signer chose, for the receipt the sign redirect's page shows (the same for a first and a
+    # repeat signature); no name, no address. Erased by the retention purge.
+    office_ids: Mapped[Optional[list[int]]] = mapped_column(JSON)
 
     action: Mapped[Optional[Action]] = relationship()

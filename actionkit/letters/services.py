@@ -92,6 +92,7 @@ class Signer:
     phone: str | None = None
     opt_in: bool = False
     language: str = "en"
+    title: str | None = None  # the CWC title choice (a key of cwc.PREFIX_CHOICES), only for letters via CWC
 
     def address(self) -> dict[str, str]:
         return {"street": self.street, "city": self.city, "state": self.state.upper(), "zip": self.zip}
@@ -594,6 +595,7 @@ def record_action(campaign: Campaign, signer: Signer, plan: Plan, drafts: list[D
     county = county_of(plan)
     action = Action(campaign=campaign, supporter=supporter, token_hash=token_digest, language=signer.language,
                     street=signer.street, city=signer.city, zip=signer.zip, phone=signer.phone or None,
+                    cwc_title=signer.title if signer.title not in (None, "none") else None,
                     state=campaign.state, county_id=county.id if county is not None else None,
                     division_ids=sorted(plan.divisions.values()), accuracy=_accuracy(plan.accuracy),
                     pending_types=plan.waiting, is_returning=returning,
@@ -627,7 +629,8 @@ def accept(campaign_id: int, signer: Signer, plan: Plan, choices: Choices, *, em
     submission_id = db.session.execute(_ACCEPT, {
         "campaign_id": campaign_id, "email_hash": email_hash(signer.email), "token_hash": token_hash(token),
         "payload": payload, "status": SubmissionStatus.AWAITING if email_check else SubmissionStatus.RECEIVED,
-        "email_check": email_check, "attempts": 0, "created_at": now, "updated_at": now}).scalar_one()
+        "email_check": email_check, "office_ids": list(choices.included), "attempts": 0, "created_at": now,
+        "updated_at": now}).scalar_one()
     return Accepted(submission_id, token)
 
 
@@ -741,6 +744,13 @@ def find_submission(token: str) -> Submission | None:
         or_(Submission.token_hash == digest, Submission.confirm_token_hash == digest)))
 
 
+def find_email_check(token: str) -> Submission | None:
+    """The submission an e-mail check link's token belongs to (never the sign redirect's token)."""
+    if not token or len(token) > 128:
+        return None
+    return db.session.scalar(db.select(Submission).where(Submission.confirm_token_hash == token_hash(token)))
+
+
 # --- campaigns that confirm the e-mail address before letters go out -------------------------------------------
 
 def confirmation_max_age() -> dt.timedelta:
@@ -850,13 +860,21 @@ def claim_repeat_notice(action_id: int, now: dt.datetime | None = None) -> bool:
 def submission_preview(submission: Submission) -> tuple[str, list[Office]]:
     """(first name, offices being written to) for the thank-you page while the worker records the signature."""
     if submission.payload is None:
-        return "", []
+        return "", submission_offices(submission)
     data = json.loads(submission.payload)
-    ids = Choices.from_dict(data["choices"]).included
+    return str(data["signer"].get("first_name") or ""), submission_offices(submission)
+
+
+def submission_offices(submission: Submission) -> list[Office]:
+    """The offices the signer chose, from the submission's snapshot of office ids (in the order chosen), for the
+    receipt of a first and a repeat signature alike; nothing once the retention purge erased it."""
+    ids = list(submission.office_ids or [])
+    if not ids and submission.payload is not None:  # a signature accepted before the snapshot existed
+        ids = Choices.from_dict(json.loads(submission.payload)["choices"]).included
     offices = {o.id: o for o in db.session.scalars(
         db.select(Office).where(Office.id.in_(ids)).options(selectinload(Office.officials),
                                                             selectinload(Office.division)))} if ids else {}
-    return str(data["signer"].get("first_name") or ""), [offices[i] for i in ids if i in offices]
+    return [offices[i] for i in ids if i in offices]
 
 
 def _accuracy(value: str) -> MatchAccuracy:
@@ -867,16 +885,17 @@ def _accuracy(value: str) -> MatchAccuracy:
 
 
 def find_action(token: str) -> Action | None:
-    """The action a thank-you page or e-mail token belongs to (either token works, and so does the e-mail check
-    link of the signature it was recorded from)."""
+    """The action an e-mailed token belongs to: the confirmation or repeat notice link, or the e-mail check link
+    of the signature it was recorded from. Never the sign redirect's token (Action.token_hash): that page must
+    look the same for a first and a repeat signature, so it shows only a receipt (docs/architecture.md,
+    "Repeat signatures")."""
     if not token or len(token) > 128:
         return None
     digest = token_hash(token)
     checked = db.select(Submission.action_id).where(Submission.confirm_token_hash == digest,
                                                    Submission.action_id.is_not(None))
     return db.session.scalar(
-        db.select(Action).where(or_(Action.token_hash == digest, Action.email_token_hash == digest,
-                                    Action.id.in_(checked)))
+        db.select(Action).where(or_(Action.email_token_hash == digest, Action.id.in_(checked)))
         .options(selectinload(Action.letters).selectinload(Letter.delivery),
                  selectinload(Action.letters).selectinload(Letter.office).selectinload(Office.division),
                  selectinload(Action.campaign)))
@@ -971,7 +990,8 @@ class LetterStatus:
 
     @property
     def final(self) -> bool:
-        return self.status in ("sent", "printed", "failed", "cancelled", "expired")
+        return self.status in ("sent", "cwc_sent_house", "cwc_sent_senate", "printed", "failed", "cancelled",
+                               "expired", "postal_delivered", "fax_delivered")
 
 
 def delivery_status(delivery: Delivery | None) -> str:
@@ -979,14 +999,26 @@ def delivery_status(delivery: Delivery | None) -> str:
     if delivery is None:
         return "cancelled"
     status = delivery.status
+    if delivery.channel is Channel.CWC:
+        chamber = "senate" if delivery.letter.office_type == "us_senator" else "house"
     if status is DeliveryStatus.PENDING:
         if delivery.attempts:
             return "retrying"
+        if delivery.channel is Channel.CWC:
+            return f"cwc_queued_{chamber}"
+        if delivery.channel in (Channel.POSTAL, Channel.FAX):
+            return f"{delivery.channel.value}_queued"
         return "print_queued" if delivery.channel is Channel.PRINT else "queued"
     if status is DeliveryStatus.SENDING:
         return "sending"
-    if status is DeliveryStatus.SENT:
-        return "printed" if delivery.channel is Channel.PRINT else "sent"
+    if status is DeliveryStatus.SENT and delivery.channel in (Channel.POSTAL, Channel.FAX):  # tracked by callbacks
+        tracking = delivery.tracking if delivery.tracking in ("mailed", "in_transit", "delivered") else "sent"
+        if delivery.channel is Channel.FAX and tracking != "delivered":
+            tracking = "sent"
+        return f"{delivery.channel.value}_{tracking}"
+    if status is DeliveryStatus.SENT:  # the channel that delivered it, never "sent" for hand delivery
+        return f"cwc_sent_{chamber}" if delivery.channel is Channel.CWC else \
+            "printed" if delivery.channel is Channel.PRINT else "sent"
     if status is DeliveryStatus.HELD:
         return "held"
     if status is DeliveryStatus.CANCELLED:

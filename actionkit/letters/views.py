@@ -1,7 +1,7 @@
 """The supporter's journey: campaign page and form -> officials (confirm or choose when unsure) -> letters ->
-one signature -> thank-you page with live delivery statuses. Every step works without JavaScript; state moves
-between steps in a sealed hidden field (and, for the GET page a step redirects to, a sealed HttpOnly cookie scoped
-to the campaign), never in the URL and never in the database before the signature.
+one signature -> a receipt (the live delivery statuses are on the page the e-mailed link opens). Every step works
+without JavaScript; state moves between steps in a sealed hidden field (and, for the GET page a step redirects to,
+a sealed HttpOnly cookie scoped to the campaign), never in the URL and never in the database before the signature.
 
 The signature itself is one INSERT (an encrypted submission) and one task: the worker drafts and records the
 letters, so a surge of supporters queues work instead of queueing requests. The thank-you page shows the letters
@@ -9,6 +9,7 @@ being prepared until the worker has recorded them (usually well under a second).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -22,6 +23,8 @@ from flask_wtf.csrf import CSRFError
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, Personalisation
 from actionkit.db import utcnow
+from actionkit.delivery import services as delivery_services
+from actionkit.delivery.models import Channel
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards, labels, services, tasks
@@ -302,7 +305,10 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
         bodies = {d.target.office.id: request.form.get(f"body-{d.target.office.id}", d.body)[
             :services.MAX_EDITED_BODY_CHARS] for d in drafts}
     form.state.data = _sealed(campaign, signer, plan, [d.target.office.id for d in drafts if not d.error])
+    # Congress's CWC system needs a title: ask only when one of these letters goes through it.
+    via_cwc = any(delivery_services.channel_for(d.target.office) is Channel.CWC for d in drafts if not d.error)
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
+                 via_cwc=via_cwc,
                  included=included, bodies=bodies, errors=errors or {},
                  agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation)
 
@@ -394,6 +400,8 @@ def sign(slug: str) -> Any:
     choices, errors = _compose_input(brief.personalisation, sendable, form, plan)
     if errors or not valid:
         return _compose_page(campaigns.live_or_404(slug), signer, plan, form=form, errors=errors, status=422)
+    if form.title.data and form.title.data != "none":
+        signer = dataclasses.replace(signer, title=form.title.data)
     # The same INSERT, commit, task and redirect for every signature: whether this e-mail signed before is found
     # by the worker, which tells the address's owner by e-mail (docs/architecture.md, "Repeat signatures").
     accepted = services.accept(brief.id, signer, plan, choices, email_check=brief.confirm_email)
@@ -433,32 +441,35 @@ def _submission_or_404(slug: str, token: str) -> tuple[services.Submission, Camp
 
 
 def _recorded(slug: str, token: str) -> tuple[services.Action | None, services.Submission | None, Campaign | None]:
-    """(action, None, None) once recorded (found by either token of the action, or by the e-mail check link of
-    its submission); else (None, submission, campaign) for the page in between; 404 for unknown tokens."""
+    """(action, None, None) for an e-mailed token of a recorded action; else (None, submission, campaign): the
+    sign redirect's token, or an e-mail check link not recorded yet; 404 for unknown tokens."""
     action = services.find_action(token)
     if action is None:
         submission, campaign = _submission_or_404(slug, token)
-        if submission.status is not SubmissionStatus.RECORDED or submission.action is None:
-            return None, submission, campaign
-        action = submission.action
+        return None, submission, campaign
     if action.campaign.slug != slug:
         abort(404)
     return action, None, None
 
 
+def _share_url(campaign: Campaign) -> str:
+    return public_url() + url_for("letters.campaign", slug=campaign.slug)
+
+
 @bp.get("/act/<slug>/thanks/<token>")
 def thanks(slug: str, token: str) -> tuple[str, int]:
+    """The sign redirect's page (a receipt), or, opened from an e-mailed link, the action's letters and live
+    statuses with the deletion link."""
     action, submission, campaign = _recorded(slug, token)
     if action is None:
         assert submission is not None and campaign is not None
         return _received(submission, campaign, token)
     campaign = action.campaign
-    share_url = public_url() + url_for("letters.campaign", slug=campaign.slug)
     deleted = action.supporter.deleted_at is not None
     statuses = [] if deleted else services.letter_statuses(action)  # after a deletion: not even whom they wrote to
     return _page("letters/thanks.html", campaign=campaign, action=action, token=token, statuses=statuses,
-                 items=list(zip(action.letters, statuses)), payload=_status_payload(action), share_url=share_url,
-                 deleted=deleted)
+                 items=list(zip(action.letters, statuses)), payload=_status_payload(action),
+                 share_url=_share_url(campaign), deleted=deleted)
 
 
 def _check_expired(submission: services.Submission) -> bool:
@@ -468,16 +479,18 @@ def _check_expired(submission: services.Submission) -> bool:
 
 
 def _received(submission: services.Submission, campaign: Campaign, token: str) -> tuple[str, int]:
-    """The thank-you page before the worker has recorded the signature (or when it could not, or when it is a
-    repeat). A repeat must look like a first signature and say nothing about the earlier one: on a campaign
-    that checks e-mail both wait for the link ("check your email"), elsewhere the repeat gets a neutral receipt
-    (its owner gets the real status link by e-mail)."""
+    """The page a submission's own token opens. It must look the same for a first and a repeat signature at
+    every point in time and say nothing about an earlier one: "being prepared" until the worker has run, then a
+    receipt of the officials this signer chose with "we have e-mailed you a link" (a first signature's owner
+    gets the confirmation, a repeat's owner the notice; only those links show statuses). On a campaign that
+    checks e-mail both wait for the link ("check your email")."""
     if submission.email_check and submission.status in CHECK_STATUSES:
         if _check_expired(submission):
             return _expired_check(campaign)
         return _page("letters/check_email.html", campaign=campaign, days=services.confirmation_max_age().days)
-    if submission.status is SubmissionStatus.DUPLICATE:
-        return _page("letters/received.html", campaign=campaign)
+    if submission.status in (SubmissionStatus.RECORDED, SubmissionStatus.DUPLICATE):
+        return _page("letters/received.html", campaign=campaign, offices=services.submission_offices(submission),
+                     share_url=_share_url(campaign))
     if submission.status is not SubmissionStatus.RECEIVED:  # failed: nothing was recorded, nothing will be sent
         return _problem(500, _("Your letters could not be recorded"),
                         _("Something went wrong on our side and your letters were not sent. We are sorry. Please "
@@ -490,7 +503,7 @@ def _received(submission: services.Submission, campaign: Campaign, token: str) -
 @bp.get("/act/<slug>/thanks/<token>/status")
 def status(slug: str, token: str) -> Response:
     """The same statuses as JSON, for static/js/status.js to refresh the page ("preparing" until the worker has
-    recorded the signature; the script then reloads the page)."""
+    recorded the signature; the script then reloads the page). The sign redirect's token never gets statuses."""
     action, submission, _campaign = _recorded(slug, token)
     if action is None:
         assert submission is not None
@@ -517,6 +530,8 @@ def confirm_email(slug: str, token: str) -> Any:
     """The link e-mailed on campaigns that confirm addresses. GET shows a button (mail scanners open links;
     they must not confirm anything); its POST releases the letters to the worker."""
     submission, campaign = _submission_or_404(slug, token)
+    if services.find_email_check(token) is None:  # the sign redirect's token: this page's answer would tell a
+        abort(404)  # recorded first signature (a redirect) from a repeat ("expired")
     if submission.status in (SubmissionStatus.RECEIVED, SubmissionStatus.RECORDED):
         return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)
     if submission.status is not SubmissionStatus.AWAITING or _check_expired(submission):

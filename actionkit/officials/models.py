@@ -108,6 +108,9 @@ class Office(TimestampMixin, db.Model):
     web_form_url: Mapped[Optional[str]] = mapped_column(String(512))
     website: Mapped[Optional[str]] = mapped_column(String(512))
     cwc_office_code: Mapped[Optional[str]] = mapped_column(String(16))
+    # How sure the source is of the holder and contacts (e.g. the sheriffs CSV's high/medium/low) and its notes.
+    data_confidence: Mapped[Optional[str]] = mapped_column(String(16))
+    data_notes: Mapped[Optional[str]] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(64))
     source_url: Mapped[Optional[str]] = mapped_column(String(512))
     as_of: Mapped[Optional[dt.date]] = mapped_column(Date)

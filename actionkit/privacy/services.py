@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, or_, select, update
+from sqlalchemy import String, cast, exists, null, or_, select, update
 
 from actionkit.db import utcnow
 from actionkit.delivery import print_batch
@@ -53,7 +53,7 @@ def delete_supporter(supporter: Supporter, now: dt.datetime | None = None) -> De
     report = Deletion()
     actions = list(db.session.scalars(select(Action).where(Action.supporter_id == supporter.id)))
     for action in actions:
-        action.street = action.city = action.zip = action.phone = None
+        action.street = action.city = action.zip = action.phone = action.cwc_title = None
         action.address_purged_at = action.address_purged_at or now
         action.pending_types, action.personal_paragraph = [], None
     report.actions = len(actions)
@@ -142,10 +142,23 @@ def purge_addresses(keep: dt.timedelta, now: dt.datetime | None = None, limit: i
     if ids:
         db.session.execute(
             update(Action).where(Action.id.in_(ids))
-            .values(street=None, city=None, zip=None, phone=None, pending_types=[], personal_paragraph=None,
+            .values(street=None, city=None, zip=None, phone=None, cwc_title=None, pending_types=[], personal_paragraph=None,
                     address_purged_at=now, updated_at=now)
             .execution_options(synchronize_session=False))
         log.info("purged the addresses of %d actions", len(ids))
+    return len(ids)
+
+
+def purge_submission_snapshots(keep: dt.timedelta, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Erase the office ids kept for the receipt page of signatures older than `keep` (first and repeat alike).
+    Returns how many were erased."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(Submission.id).where(Submission.office_ids.is_not(None), Submission.created_at < now - keep)
+        .order_by(Submission.id).limit(limit)))
+    if ids:
+        db.session.execute(update(Submission).where(Submission.id.in_(ids))
+                           .values(office_ids=null(), updated_at=now).execution_options(synchronize_session=False))
     return len(ids)
 
 

@@ -30,6 +30,9 @@ def purge_expired() -> int:
         total += purged
         if purged < 1000:
             break
+    while services.purge_submission_snapshots(keep) >= 1000:
+        db.session.commit()
+    db.session.commit()
     services.purge_print_batches(keep)
     db.session.commit()
     mail = current_app.config["MAIL"]

@@ -1,17 +1,16 @@
-"""'Delete my data': the link in the confirmation e-mail (and on the thank-you page) opens a confirmation page;
-its POST button erases the supporter's personal data. Reached by the action's token, never by an id.
+"""'Delete my data': the link in the confirmation e-mail (and on the page it opens) opens a confirmation page;
+its POST button erases the supporter's personal data. Reached by the action's e-mailed token, never by an id.
 
-The thank-you page's token stays in the browser's history, so it may delete data only for DELETE_LINK_MINUTES
-after signing; after that the page asks for the link in the confirmation e-mail, which always works."""
+The sign redirect's token (in the browser's history, and the same page for a first and a repeat signature) never
+deletes: it gets "please use the link in your email" whether or not its signature was recorded, so it cannot
+tell anyone whether the address had signed before."""
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from actionkit.db import utcnow
+from actionkit.campaigns.models import Campaign
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.letters import guards
@@ -34,11 +33,12 @@ def _page(template: str, status: int = 200, **context: object) -> tuple[str, int
 def delete(token: str) -> tuple[str, int]:
     action = letters.find_action(token)
     if action is None:
-        abort(404)
+        submission = letters.find_submission(token)
+        if submission is None:
+            abort(404)
+        return _page("privacy/use_email.html", 403, campaign=db.session.get(Campaign, submission.campaign_id))
     supporter = action.supporter
     form = DeleteForm()
-    if supporter.deleted_at is None and not _may_delete(action, token):
-        return _page("privacy/use_email.html", 403, campaign=action.campaign)
     if request.method == "POST" and "set_lang" not in request.form:
         if guards.cross_origin():
             return _page("letters/problem.html", 403, title=_("This form was sent from another website"),
@@ -49,11 +49,3 @@ def delete(token: str) -> tuple[str, int]:
             return _page("privacy/deleted.html", campaign=action.campaign)
     return _page("privacy/delete.html", campaign=action.campaign, form=form, token=token,
                  deleted=supporter.deleted_at is not None)
-
-
-def _may_delete(action: letters.Action, token: str) -> bool:
-    """The e-mailed link always may; the thank-you page's link only shortly after signing."""
-    if action.email_token_hash is not None and action.email_token_hash == letters.token_hash(token):
-        return True
-    created = action.created_at if action.created_at.tzinfo else action.created_at.replace(tzinfo=dt.timezone.utc)
-    return utcnow() - created < dt.timedelta(minutes=float(current_app.config["DELETE_LINK_MINUTES"]))

@@ -431,7 +431,8 @@ STATUS_LABELS = {
     "pending": "Pending", "sending": "Sending", "sent": "Sent", "failed": "Failed", "dead": "Gave up",
     "held": "Held for review", "cancelled": "Cancelled", "expired": "Expired", NO_DELIVERY: "Not queued",
 }
-CHANNEL_LABELS = {"email": "E-mail", "print": "Print", "cwc": "CWC", "webhook": "Webhook", NO_DELIVERY: "None"}
+CHANNEL_LABELS = {"email": "E-mail", "print": "Print", "cwc": "CWC", "webhook": "Webhook", "postal": "Postal mail",
+                  "fax": "Fax", NO_DELIVERY: "None"}
 LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
 
 

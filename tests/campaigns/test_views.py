@@ -47,7 +47,7 @@ def campaign_form(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "slug": "end-287g-ms", "state": "ms", "target_types": ["sheriff", "us_senator"],
         "personalisation": "paragraph", "letter_language": "en", "goal": "500",
-        "starts_at": "", "ends_at": "",
+        "starts_at": "", "ends_at": "", "cwc_topics": ["Immigration"], "cwc_response_requested": "y",
         "text_en-title": "End 287(g) in Mississippi", "text_en-summary": "Write to your sheriff.",
         "text_en-body": "Why it matters.",
         "text_es-title": "Pongamos fin al 287(g)", "text_es-summary": "Escriba a su sheriff.", "text_es-body": "",
@@ -474,7 +474,7 @@ def test_preview_uses_a_real_official_and_equals_the_supporters_letter(
     monkeypatch.setattr("actionkit.letters.tasks._enqueue", lambda ids: None)
     monkeypatch.setattr("actionkit.letters.tasks.publish", lambda task, *args: True)
     campaign = _create(editor_client)
-    editor_client.post(f"/staff/campaigns/{campaign.id}/publish")
+    editor_client.post(f"/staff/campaigns/{campaign.id}/publish", data={"confirm_unreachable": "1"})
     data = campaign_form(preview="1")
     data.pop("save")
     page = editor_client.post(f"/staff/campaigns/{campaign.id}", data=data).get_data(as_text=True)
@@ -519,6 +519,22 @@ def test_the_editor_says_how_pacing_spreads_letters_out(editor_client: FlaskClie
     app.config["DELIVERY"]["per_destination_per_hour"] = 0
     page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
     assert "Pacing is off" in " ".join(page.split())
+
+
+def test_the_editor_chooses_the_topics_statement_and_replies_of_letters_to_congress(editor_client: FlaskClient) -> None:
+    page = editor_client.get("/staff/campaigns/new").get_data(as_text=True)
+    assert re.search(r'<input checked id="cwc_topics-\d+" name="cwc_topics" type="checkbox" value="Immigration">',
+                     page)  # preselected
+    campaign = _create(editor_client, cwc_topics=["Immigration", "Civil Rights and Liberties, Minority Issues"],
+                       cwc_statement="Mississippi Rights asks Congress to defund 287(g).", cwc_response_requested=None)
+    saved = editor.get(campaign.id)
+    assert sorted(saved.cwc_topics) == ["Civil Rights and Liberties, Minority Issues", "Immigration"]
+    assert saved.cwc_statement == "Mississippi Rights asks Congress to defund 287(g)."
+    assert saved.cwc_response_requested is False
+    bad = editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(cwc_topics=None))
+    assert bad.status_code == 422 and "Library of Congress policy area" in bad.get_data(as_text=True)
+    wrong = editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(cwc_topics=["Pizza"]))
+    assert wrong.status_code == 422
 
 
 def test_editor_lists_the_new_target_types_with_templates_and_previews(editor_client: FlaskClient) -> None:

@@ -196,8 +196,9 @@ def start_worker(app: Flask, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
 
     def start(*, concurrency: int = 1, beat: bool = False, mail: Optional[dict[str, Any]] = None,
               delivery: Optional[dict[str, Any]] = None, celery: Optional[dict[str, Any]] = None,
-              include: Optional[str] = None) -> Worker:
+              include: Optional[str] = None, env_extra: Optional[dict[str, str]] = None) -> Worker:
         env = worker_environment(app)
+        env.update(env_extra or {})
         env["ACTIONKIT_CELERY__beat_schedule_filename"] = str(tmp_path / f"beat-{len(workers)}")
         if mail is not None:
             env["ACTIONKIT_MAIL"] = json.dumps({**app.config["MAIL"], **mail})

@@ -2,6 +2,7 @@
 the SQLite broker) -> `celery worker` processes -> SMTP sink (aiosmtpd in this process) -> rows marked sent."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -12,7 +13,8 @@ from amqp.exceptions import ChannelError
 
 from actionkit import create_app
 from actionkit.delivery import channels, services
-from actionkit.delivery.models import Delivery, DeliveryStatus
+from actionkit.delivery.fake_lob import FakeLob
+from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from tests.conftest import BROKER_URL, _config
 from tests.delivery.conftest import seed_deliveries, status_counts, wait_for
@@ -145,3 +147,33 @@ def test_a_rollback_after_writing_deliveries_publishes_nothing(app):
     assert queue_size(app) == before + 1
     purge(app)
     assert db.session.get(Delivery, action.letters[0].delivery.id).status is DeliveryStatus.PENDING
+
+
+def test_a_lob_outage_delays_postal_letters_and_loses_none(app, start_worker):
+    """Postal letters during a Lob outage wait and retry; once Lob is back each is mailed exactly once."""
+    address = "2 Capitol St, Jackson, MS 39201"
+    ids = seed_deliveries(20, offices=4)
+    for delivery in db.session.scalars(db.select(Delivery).where(Delivery.id.in_(ids))):
+        delivery.channel, delivery.destination = Channel.POSTAL, address
+    db.session.commit()
+    with FakeLob(api_key="test_k", mode="500") as lob:
+        lob_env = {"ACTIONKIT_LOB": json.dumps({"api_key": "test_k", "base_url": lob.url + "/v1",
+                                                "webhook_secret": "s", "from_name": "Org",
+                                                "from_address": "1 Example St, Jackson, MS 39201"})}
+        delivery_cfg = {**SHORT_LEASE, "backoff_base_seconds": 1, "backoff_cap_seconds": 2,
+                        "per_destination_per_hour": 0, "requeue_after_seconds": 1}
+        worker = start_worker(beat=True, delivery=delivery_cfg, celery=SHORT_LIMITS, env_extra=lob_env)
+        assert services.enqueue(ids) == 20
+
+        def retried() -> bool:
+            db.session.rollback()
+            return all(a > 0 for a in db.session.scalars(db.select(Delivery.attempts).where(Delivery.id.in_(ids))))
+
+        assert wait_for(retried, timeout=60), (status_counts(), worker.log())
+        assert status_counts() == Counter(pending=20) or set(status_counts()) <= {"pending", "sending"}
+        assert lob.letters == {}
+        lob.mode = "ok"
+        assert wait_for(lambda: status_counts() == Counter(sent=20), timeout=90), (status_counts(), worker.log())
+    assert len(lob.letters) == 20  # every letter once, none lost, none twice
+    refs = set(db.session.scalars(db.select(Delivery.provider_ref).where(Delivery.id.in_(ids))))
+    assert refs == set(lob.letters)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from actionkit.celery_app import Publisher
 from actionkit.db import utcnow
-from actionkit.delivery import services
+from actionkit.delivery import channels, services
 from actionkit.delivery.channels import Outcome
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
@@ -127,11 +127,45 @@ def test_sent_records_the_provider_reference(app):
     assert row.sent_at is not None and row.final_at is not None
 
 
-def test_permanent_error_fails_at_once(app):
+def test_permanent_error_moves_to_the_next_channel_of_the_chain(app, published):
+    delivery = claimed()  # a sheriff with an email: email -> print
+    assert services.record(delivery, Outcome.permanent("smtp 550 recipient refused")) is DeliveryStatus.PENDING
+    db.session.commit()
+    row = fresh(delivery.id)
+    assert (row.channel, row.destination, row.attempts, row.final_at) == (Channel.PRINT, None, 0, None)
+    assert row.last_error == "smtp 550 recipient refused"
+    assert row.channel_notes.splitlines() == [
+        "email: failed: smtp 550 recipient refused", "fax: no fax provider is configured (ACTIONKIT_FAX__url)",
+        "postal: Lob is not configured (ACTIONKIT_LOB__api_key)", "moved to print"]
+    assert published == []  # print letters wait for a batch
+    assert [r.office_id for r in services.print_queue()] == [row.letter.office_id]
+
+
+def test_permanent_error_on_the_last_channel_fails_at_once(app, monkeypatch):
+    monkeypatch.setitem(channels.CHAIN_ORDER, OfficeType.SHERIFF, (Channel.EMAIL,))  # nothing after email
     delivery = claimed()
     assert services.record(delivery, Outcome.permanent("smtp 550 recipient refused")) is DeliveryStatus.FAILED
     row = fresh(delivery.id)
     assert row.last_error == "smtp 550 recipient refused" and row.final_at is not None
+    assert row.channel is Channel.EMAIL
+
+
+def test_a_withdrawn_letter_does_not_fall_back(app):
+    delivery = claimed()
+    db.session.get(Delivery, delivery.id).letter.action.supporter.deleted_at = utcnow()
+    db.session.commit()
+    outcome = Outcome.permanent("withdrawn: the supporter deleted their data")
+    assert services.record(delivery, outcome) is DeliveryStatus.FAILED
+    assert fresh(delivery.id).channel is Channel.EMAIL
+
+
+def test_a_deferral_waits_without_using_an_attempt(app):
+    delivery = claimed(attempts=2)
+    until = utcnow() + dt.timedelta(hours=3)
+    assert services.record(delivery, Outcome.later("cwc house maintenance window", until)) is DeliveryStatus.PENDING
+    row = fresh(delivery.id)
+    assert row.attempts == 2 and row.last_error == "cwc house maintenance window"
+    assert services._aware(row.next_attempt_at) == until
 
 
 def test_transient_error_goes_back_to_pending_with_backoff(app):
@@ -294,12 +328,12 @@ def test_sweep_publishes_due_retries_at_once_and_not_early_ones(app):
 def test_sweep_never_publishes_print_and_holds_unavailable_channels(app):
     old = utcnow() - dt.timedelta(hours=1)
     printed = one_delivery(channel=Channel.PRINT, destination=None, created_at=old)
-    cwc = one_delivery(channel=Channel.CWC, created_at=old)
+    webhook = one_delivery(channel=Channel.WEBHOOK, created_at=old)
     result = services.sweep()
     db.session.commit()
-    assert printed.id not in result.ids and cwc.id not in result.ids and result.held == 1
-    row = fresh(cwc.id)
-    assert row.status is DeliveryStatus.HELD and row.last_error == "the cwc channel is not available yet"
+    assert printed.id not in result.ids and webhook.id not in result.ids and result.held == 1
+    row = fresh(webhook.id)
+    assert row.status is DeliveryStatus.HELD and row.last_error == "the webhook channel is not available yet"
     assert fresh(printed.id).status is DeliveryStatus.PENDING
 
 

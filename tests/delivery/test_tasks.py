@@ -89,8 +89,10 @@ def test_logs_and_last_error_carry_no_personal_data(app, smtp_sink, caplog):
     tasks.send(action.letters[0].delivery.id)
     db.session.expire_all()
     row = db.session.get(Delivery, action.letters[0].delivery.id)
-    assert row.status is DeliveryStatus.FAILED and "@" not in row.last_error
+    # A permanent failure moves the letter to the next channel of the office's chain (print, by hand).
+    assert row.status is DeliveryStatus.PENDING and row.channel is Channel.PRINT and "@" not in row.last_error
     assert row.last_error == "smtp 550 recipient refused: 5.1.1 <address> unknown; from <address>"
+    assert "@" not in row.channel_notes
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("actionkit"))
     assert f"delivery {row.id} failed" in logged
     for personal in ("@", "García", "Ana", "Jackson", "400 High"):

@@ -72,8 +72,9 @@ def test_monitor_shows_counts_and_failures_without_personal_data(editor_client: 
                                                                  outbox: dict[str, list[Delivery]]) -> None:
     page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
     counts = page.split('id="delivery-counts"', 1)[1].split("</table>", 1)[0]
-    assert 'badge-sent">sent</span></th>\n    <td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
-    assert 'badge-pending">pending</span></th>\n    <td>0</td><td>2</td><td>0</td><td>0</td><td>0</td><td>2</td>' in counts
+    # Columns: email, print, digest, cwc, webhook, postal, fax, total.
+    assert 'badge-sent">sent</span></th>\n    <td>2</td>' + '<td>0</td>' * 6 + '<td>2</td>' in counts
+    assert 'badge-pending">pending</span></th>\n    <td>0</td><td>2</td>' + '<td>0</td>' * 5 + '<td>2</td>' in counts
     failures = page.split('id="failures-table"', 1)[1].split("</table>", 1)[0]
     assert "SMTP 550 5.1.1 mailbox unavailable" in failures and "gave up after 10 attempts" in failures
     assert "<td>10</td>" in failures and "recently redrawn" in failures
@@ -220,3 +221,15 @@ def test_monitor_shows_letters_waiting_for_pacing_and_until_when(app: Flask, edi
 
     app.config["DELIVERY"]["per_destination_per_hour"] = 0
     assert "Pacing is off" in editor_client.get("/staff/deliveries/").get_data(as_text=True)
+def test_monitor_shows_which_channel_each_rerouted_letter_took_and_why(editor_client: FlaskClient,
+                                                                     outbox: dict[str, list[Delivery]]) -> None:
+    moved = outbox["print"][0]
+    moved.channel_notes = "email: failed: smtp 550 mailbox unavailable\nmoved to print"
+    skipped = outbox["print"][1]
+    skipped.channel_notes = "email: the office has no email address"
+    db.session.commit()
+    page = editor_client.get("/staff/deliveries/").get_data(as_text=True)
+    table = page[page.index('id="channel-changes"'):page.index('id="print"')]
+    assert f"#{moved.id}" in table and "email: failed: smtp 550 mailbox unavailable" in table
+    assert "moved to print" in table and "email: the office has no email address" in table
+    assert "Secret" not in table and "Printed" not in table

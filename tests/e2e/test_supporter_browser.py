@@ -1,6 +1,6 @@
 """The supporter's journey in a real browser (headless Chromium through Playwright) at phone size: campaign page
--> officials -> letters (one left out, a paragraph added) -> signature -> thank-you page with each letter's
-status, in English, in Spanish (switched with the language link) and with JavaScript off. Every request must
+-> officials -> letters (one left out, a paragraph added) -> signature -> receipt -> the status link from the
+confirmation e-mail (read from the file outbox) with each letter's status, in English, in Spanish (switched with the language link) and with JavaScript off. Every request must
 stay on the app's own host, with no console errors and no CSP violations; nothing may overflow a 320 px screen.
 Skipped without Chromium, except on CI. Screenshots of every step go to test-artifacts/supporter/."""
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -21,7 +22,7 @@ from actionkit.letters.models import Action, Supporter
 from actionkit.letters.services import find_supporter
 from tests.conftest import PG_URL, REPO, _config
 from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
-from tests.letters.conftest import GULFPORT, build_directory, find_directory
+from tests.letters.conftest import GULFPORT, build_directory, emailed_link, find_directory
 
 ARTIFACTS = REPO / "test-artifacts" / "supporter"
 SLUG = campaigns.DEMO_SLUG
@@ -211,11 +212,12 @@ def check_recorded(live: Live, email: str, lang: str) -> None:
 
 
 def wait_until_recorded(phone: Phone, javascript: bool = True) -> None:
-    """The thank-you page shows the letters as being prepared until the worker has recorded them; the status
-    script reloads it then; without JavaScript the supporter follows the page's refresh link."""
+    """The sign redirect's page shows the letters as being prepared until the worker has recorded them; the
+    status script reloads it then; without JavaScript the supporter follows the page's refresh link. It then
+    shows the receipt (the same for a first and a repeat signature)."""
     page = phone.page
     if javascript:
-        page.locator("#statuses:not([data-preparing])").wait_for(timeout=15_000)
+        page.locator("#chosen").wait_for(timeout=15_000)
         return
     deadline = time.monotonic() + 15
     while page.locator("#statuses[data-preparing]").count():
@@ -224,9 +226,27 @@ def wait_until_recorded(phone: Phone, javascript: bool = True) -> None:
         submit(phone, "#refresh-link")
 
 
-def check_thanks(phone: Phone, expected_labels: dict[str, str], javascript: bool = True) -> None:
-    """Five letters listed, each with its delivery status (office title -> status label)."""
+def check_receipt(phone: Phone, offices: list[str], javascript: bool = True) -> None:
+    """The receipt lists the five officials chosen, and nothing about statuses or deleting data."""
     wait_until_recorded(phone, javascript)
+    chosen = phone.text("#chosen")
+    assert phone.page.locator("#chosen li").count() == 5
+    assert all(office in chosen for office in offices), chosen
+    assert phone.page.locator("#statuses").count() == 0 and phone.page.locator("#delete-link").count() == 0
+
+
+def open_emailed_link(live: Live, phone: Phone, email: str) -> None:
+    """Open the status link of the confirmation e-mail, sent as its task would and read from the file outbox."""
+    with live.app.app_context():
+        action_id = db.session.scalar(db.select(Action.id).join(Supporter).where(
+            Supporter.id == find_supporter(email).id))
+        path = emailed_link(action_id)
+        db.session.remove()
+    phone.page.goto(f"{live.url}{path}")
+
+
+def check_thanks(phone: Phone, expected_labels: dict[str, str]) -> None:
+    """Five letters listed, each with its delivery status (office title -> status label)."""
     items = phone.page.locator("#statuses li")
     assert items.count() == 5
     seen = {}
@@ -275,6 +295,12 @@ def test_english_journey_on_a_phone(live: Live, phone: Phone) -> None:
     phone.shot("thanks-preparing")
     assert_fits(phone, "thanks-preparing")
     live.worker.resume()
+    check_receipt(phone, ["Sheriff of Harrison County", "Mike Ezell", "Roger F. Wicker"])
+    assert page.inner_text("h1") == "Thank you!" and "Cindy Hyde-Smith" not in phone.text("#chosen")
+    phone.shot("receipt")
+    assert_fits(phone, "receipt")
+    open_emailed_link(live, phone, "ana.en@example.org")
+    assert page.inner_text("h1") == "Thank you, Ana!"
     check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
                          "State Senator, District 49": "Queued", "State Representative, District 121": "Queued",
                          "U.S. Senator for Mississippi": "Waiting to be printed for hand delivery"})
@@ -322,6 +348,13 @@ def test_spanish_journey_on_a_phone(live: Live, phone: Phone) -> None:
     submit(phone, "#send-letters")
     assert page.url.endswith("?lang=es"), page.url
     assert page.locator("html").get_attribute("lang") == "es"
+    check_receipt(phone, ["Sheriff del Condado de Harrison", "Mike Ezell", "Roger F. Wicker"])
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert "Hemos recibido su firma" in phone.text() and "Usted eligió escribir a" in phone.text()
+    phone.shot("receipt-es")
+    assert_fits(phone, "receipt-es")
+    open_emailed_link(live, phone, "ana.es@example.org")
+    assert page.url.endswith("?lang=es"), page.url
     assert page.inner_text("h1") == "¡Gracias, Ana!"
     check_thanks(phone, {"Sheriff del Condado de Harrison": "En espera de imprimirse para entregarla en mano",
                          "Mississippi": "En espera de imprimirse para entregarla en mano"})
@@ -399,14 +432,17 @@ def test_english_journey_without_javascript(live: Live, phone_without_js: Phone)
     phone.shot("composed-nojs")
 
     submit(phone, "#send-letters")
+    check_receipt(phone, ["Sheriff of Harrison County", "Mike Ezell"], javascript=False)
+    phone.shot("receipt-nojs")
+    open_emailed_link(live, phone, "ana.nojs@example.org")
     assert page.inner_text("h1") == "Thank you, Ana!"
     check_thanks(phone, {"Sheriff of Harrison County": "Waiting to be printed for hand delivery",
-                         "State Senator, District 49": "Queued"}, javascript=False)
+                         "State Senator, District 49": "Queued"})
     phone.shot("thanks-nojs")
     check_recorded(live, "ana.nojs@example.org", "en")
     assert not [url for url in phone.requests if url.endswith(".js")], "scripts fetched with JavaScript off"
 
-    # The thank-you page's delete link works without the script too.
+    # The e-mailed page's delete link works without the script too.
     submit(phone, "#delete-link")
     phone.shot("delete-nojs")
     submit(phone, "#delete-data")
@@ -417,4 +453,75 @@ def test_english_journey_without_javascript(live: Live, phone_without_js: Phone)
         assert db.session.scalar(db.select(db.func.count()).select_from(Supporter)
                                  .where(Supporter.deleted_at.is_not(None))) >= 1
         db.session.remove()
+    assert_stayed_home(live, phone)
+
+
+CWC_AGENT = {"delivery_agent": "actionkit test", "delivery_agent_ack_email": "ack@example.org",
+             "delivery_agent_contact_name": "Ops", "delivery_agent_contact_email": "ops@example.org",
+             "delivery_agent_contact_phone": "601-555-0199"}
+CWC_LABELS = {
+    "en": ("Queued for the House's Communicating with Congress system",
+           "Sent through the House's Communicating with Congress system"),
+    "es": ("En cola para el sistema «Communicating with Congress» de la Cámara de Representantes",
+           "Enviada por el sistema «Communicating with Congress» de la Cámara de Representantes"),
+}
+
+
+def _deliver_cwc(app: Flask) -> int:
+    """What the worker's delivery.send does for the pending CWC letters (the live app's broker is not consumed)."""
+    from actionkit.delivery import services as delivery_services
+    from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
+
+    sent = 0
+    with app.app_context():
+        ids = db.session.scalars(db.select(Delivery.id).where(Delivery.channel == Channel.CWC,
+                                                              Delivery.status == DeliveryStatus.PENDING)).all()
+        for delivery_id in ids:
+            held = delivery_services.claim(delivery_id)
+            db.session.commit()
+            if held is not None and delivery_services.attempt(held) is DeliveryStatus.SENT:
+                sent += 1
+            db.session.commit()
+        db.session.remove()
+    return sent
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_letters_to_congress_go_through_cwc_and_say_so(live: Live, phone: Phone, lang: str) -> None:
+    from actionkit.delivery.fake_cwc import FakeCwc
+
+    page = phone.page
+    saved = dict(live.app.config["CWC"])
+    with FakeCwc(api_key="k", agent=CWC_AGENT["delivery_agent"]) as house:
+        live.app.config["CWC"].update(house_url=house.url, api_key="k", house_maintenance="", **CWC_AGENT)
+        try:
+            page.goto(f"{live.url}/act/{SLUG}")
+            if lang == "es":
+                with page.expect_navigation():
+                    page.click("#lang-es")
+            fill_details(phone, f"cwc.{lang}@example.org")
+            submit(phone, "#find-officials")
+            if page.locator("#confirm-officials").count():
+                submit(phone, "#confirm-officials")
+            # Only because the representative's letter goes through CWC, the page asks for a title; neutral first.
+            assert page.locator("#cwc-title").is_visible()
+            assert page.input_value("#title") == "none"
+            page.select_option("#title", "dr")
+            phone.shot(f"cwc-title-{lang}")
+            assert_fits(phone, f"cwc-title-{lang}")
+            submit(phone, "#send-letters")
+            wait_until_recorded(phone)
+            queued, sent = CWC_LABELS[lang]
+            assert queued in phone.text("#statuses")
+            assert _deliver_cwc(live.app) == 1
+            page.reload()
+            wait_until_recorded(phone)
+            assert sent in phone.text("#statuses") and queued not in phone.text("#statuses")
+            phone.shot(f"cwc-sent-{lang}")
+            delivered = ET.fromstring(next(iter(house.delivered.values())))
+            assert delivered.findtext("Constituent/Prefix") == "Dr."
+            assert delivered.findtext("Recipient/MemberOffice") == "HMS04"
+        finally:
+            live.app.config["CWC"].clear()
+            live.app.config["CWC"].update(saved)
     assert_stayed_home(live, phone)

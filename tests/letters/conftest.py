@@ -11,19 +11,21 @@ import datetime as dt
 import re
 import shutil
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 
 from actionkit import create_app
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign
 from actionkit.extensions import db
+from actionkit.letters import confirmation
 from actionkit.letters import tasks as letters_tasks
-from actionkit.letters.models import Submission, SubmissionStatus
+from actionkit.letters.models import Action, Submission, SubmissionStatus
 from actionkit.officials import geocoders
 from actionkit.officials.fake_geocoder import FakeCensusGeocoder
 from actionkit.officials.models import Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType, \
@@ -249,3 +251,17 @@ class Journey:
 @pytest.fixture
 def journey(client: FlaskClient, campaign: Campaign, geocoded: FakeCensusGeocoder) -> Journey:
     return Journey(client, campaign, fake=geocoded)
+
+
+def emailed_link(action_id: int | None = None) -> str:
+    """The status page the action's confirmation e-mail links to (the page reached from the sign redirect is only
+    a receipt): the confirmation is sent as its task would, then read back from the file outbox."""
+    if action_id is None:
+        action_id = db.session.scalar(db.select(db.func.max(Action.id)))
+    confirmation.send_confirmation(action_id)
+    db.session.commit()
+    [path] = Path(current_app.config["MAIL"]["outbox"]).glob(f"confirmation-{action_id}.*.eml")
+    body = message_from_bytes(path.read_bytes(), policy=policy.default).get_content()
+    found = re.search(r"https?://[^/\s]+(/act/\S+/thanks/[^\s?]+\?lang=\w+)", body)
+    assert found, body
+    return found.group(1)

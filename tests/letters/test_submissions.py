@@ -15,7 +15,8 @@ from actionkit.letters import services, tasks
 from actionkit.letters.forms import seal, unseal
 from actionkit.letters.models import Action, Letter, Submission, SubmissionStatus, Supporter
 from actionkit.privacy.services import delete_supporter
-from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, PHONE, Journey, hidden, process_received
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, PHONE, Journey, emailed_link, hidden, \
+    process_received
 from tests.letters.test_storage import assert_clean
 
 
@@ -65,9 +66,14 @@ def test_the_signature_is_one_encrypted_row_until_the_worker_records_it(journey:
     assert action.token_hash == submission.token_hash and action.phone == PHONE
     assert len(action.letters) == 6
     assert all("My cousin was held on a detainer." in letter.body for letter in action.letters)
+    assert submission.office_ids == [letter.office_id for letter in action.letters]  # the receipt's snapshot
     html = text(journey.client.get(resp.headers["Location"]))
-    assert "We are preparing" not in html and html.count('class="status-item"') == 6 and "Queued" in html
-    data = journey.client.get(status_url).get_json()
+    assert "We are preparing" not in html and "Your signature has reached us" in html
+    assert html.count('class="status-item"') == 6 and "Tyree Jones" in html and "Queued" not in html
+    assert journey.client.get(status_url).get_json() == {"letters": [], "pending": [], "final": True,
+                                                         "preparing": False}
+    link = emailed_link(action.id)
+    data = journey.client.get(link.replace("?", "/status?")).get_json()
     assert data["preparing"] is False and len(data["letters"]) == 6
 
 

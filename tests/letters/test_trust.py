@@ -11,12 +11,12 @@ from flask import Flask
 from sqlalchemy import event
 
 from actionkit.db import utcnow
-from actionkit.delivery.models import Delivery
+from actionkit.delivery.models import Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters import tasks
 from actionkit.letters.models import Action, Submission, SubmissionStatus, Supporter
 from actionkit.privacy.services import delete_supporter
-from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, Journey, process_received
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, Directory, Journey, emailed_link, process_received
 from tests.letters.test_tasks import read_outbox
 
 OTHER = "someone.else@example.org"
@@ -91,7 +91,8 @@ def test_the_repeat_records_nothing_shows_nothing_and_tells_the_owner(journey: J
     page = journey.client.get(repeat.headers["Location"])
     html = text(page)
     assert page.status_code == 200 and "Your signature has reached us" in html
-    for private in ("Ana", "Tyree Jones", "Hinds", "already", "Queued", "Mallory", "Harrison"):
+    assert "Sheriff of Harrison County" in html and "Mike Ezell" in html  # the officials this signer chose
+    for private in ("Ana", "Tyree Jones", "Hinds", "already", "Queued", "Mallory", "/privacy/delete/"):
         assert private not in html  # nothing about the earlier signature (nor a tell that there was one)
     status = journey.client.get(repeat.headers["Location"].replace("?", "/status?")).get_json()
     assert status == {"letters": [], "pending": [], "final": True, "preparing": False}
@@ -111,17 +112,85 @@ def test_the_repeat_records_nothing_shows_nothing_and_tells_the_owner(journey: J
     assert tasks.send_repeat_notice(action.id) is False and len(read_outbox(app)) == 1
 
 
+def _pages(journey: Journey, location: str, name: str) -> list[tuple[int, str, str, list[str]]]:
+    """What the sign redirect's token shows (HTML in both languages, then the status JSON), with the random token
+    and the signer's own first name (which they typed a minute ago) masked."""
+    seen = []
+    for url in (location, location.replace("lang=en", "lang=es"), location.replace("?", "/status?")):
+        status, _location, body, headers = _answer(journey.client.get(url), url)
+        seen.append((status, _location, body.replace(f", {name}!", ", NAME!"), headers))
+    return seen
+
+
+def test_first_and_repeat_pages_stay_identical_before_and_after_the_worker(
+        journey: Journey, directory: Directory, app: Flask, monkeypatch: pytest.MonkeyPatch,
+        statements: list[str]) -> None:
+    """Someone signing with another person's address learns nothing by watching the page: a first signature's
+    redirect page and a repeat's are the same at every point in time (different names and addresses, the same
+    officials chosen: the two US senators, whom every Mississippian writes to)."""
+    monkeypatch.setattr("actionkit.letters.tasks.publish", lambda task, *args: True)  # the worker waits
+    journey.record_here = False
+    senators = [office.id for office in directory.senators]
+    first = journey.sign(journey.find(JACKSON, email=EMAIL), include=senators)
+    repeat = journey.sign(journey.find(GULFPORT, email=EMAIL.upper(), first_name="Mallory", last_name="Smith"),
+                          include=senators)
+    a, b = first.headers["Location"], repeat.headers["Location"]
+    before = _pages(journey, a, "Ana")
+    assert before == _pages(journey, b, "Mallory") and "We are preparing your letters" in before[0][2]
+    assert before[2][2] and "Roger F. Wicker" in before[0][2]
+
+    assert process_received() == 2  # the worker: the first is recorded, the repeat found and not recorded
+    assert [s.status for s in db.session.scalars(db.select(Submission).order_by(Submission.id))] == [
+        SubmissionStatus.RECORDED, SubmissionStatus.DUPLICATE]
+    statements.clear()
+    after = _pages(journey, a, "Ana")
+    first_sql = list(statements)
+    statements.clear()
+    assert after == _pages(journey, b, "Mallory")
+    assert first_sql == statements  # the same timing class: the same queries, in the same order
+    html, spanish, status = after[0][2], after[1][2], after[2][2]
+    assert "Your signature has reached us" in html and "Roger F. Wicker" in html and "Cindy Hyde-Smith" in html
+    assert "Hemos recibido su firma" in spanish
+    for private in ("Queued", "Ana", "Mallory", "/privacy/delete/", "already", "status.js"):
+        assert private not in html
+    assert status == '{"final":true,"letters":[],"pending":[],"preparing":false}\n'
+
+    # Later still: the e-mails went out (a confirmation, a repeat notice), letters were delivered.
+    action_id = db.session.scalar(db.select(Action.id))
+    tasks.send_repeat_notice(action_id)
+    emailed_link(action_id)
+    for delivery in db.session.scalars(db.select(Delivery)):
+        delivery.status = DeliveryStatus.SENT
+    db.session.commit()
+    assert _pages(journey, a, "Ana") == _pages(journey, b, "Mallory") == after
+    # Nor does the token open "delete my data": both get the same "use the link in your email".
+    for token in (_token(a), _token(b)):
+        refused = journey.client.get(f"/privacy/delete/{token}")
+        assert refused.status_code == 403 and "Please use the link in your email" in text(refused)
+    assert journey.client.post(f"/privacy/delete/{_token(a)}", headers=journey.headers).status_code == 403
+    # Nor does it open the e-mail check page (a recorded first would be redirected, a repeat told "expired").
+    for token in (_token(a), _token(b)):
+        assert journey.client.get(f"{journey.base}/confirm-email/{token}").status_code == 404
+    assert db.session.get(Action, action_id).supporter.deleted_at is None
+
+
+def _token(location: str) -> str:
+    return re.search(r"/thanks/([^?/]+)", location).group(1)
+
+
 def test_signing_again_after_deleting_ones_data_works(journey: Journey, queued: dict) -> None:
     journey.complete(JACKSON)
     delete_supporter(db.session.scalar(db.select(Supporter)))
     db.session.commit()
     again = journey.complete(GULFPORT)
     assert again.status_code == 303
-    html = text(journey.client.get(again.headers["Location"]))
-    assert "already" not in html and "Your signature has reached us" not in html
-    assert "Mike Ezell" in html and html.count('class="status-item"') == 6  # the new letters and their status
     actions = db.session.scalars(db.select(Action).order_by(Action.id)).all()
     assert len(actions) == 2 and actions[1].supporter.email == EMAIL and actions[1].is_returning is False
+    assert db.session.scalars(db.select(Submission.status).order_by(Submission.id)).all()[-1] \
+        is SubmissionStatus.RECORDED
+    html = text(journey.client.get(emailed_link(actions[1].id)))
+    assert "already" not in html and "Your signature has reached us" not in html
+    assert "Mike Ezell" in html and html.count('class="status-item"') == 6  # the new letters and their status
 
 
 # --- item 7: confirm the e-mail address before letters go out -------------------------------------------------

@@ -14,7 +14,8 @@ from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, MatchAccuracy, Supporter
 from actionkit.officials.models import OfficeType
-from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, MEMPHIS, NORTHSIDE, UNKNOWN_STREET, Journey, hidden
+from tests.letters.conftest import EMAIL, GULFPORT, JACKSON, MEMPHIS, NORTHSIDE, UNKNOWN_STREET, Journey, \
+    emailed_link, hidden
 
 
 def count(model: type) -> int:
@@ -84,19 +85,28 @@ def test_whole_journey_in_english(journey: Journey, queued: dict) -> None:
     supporter = action.supporter
     assert (supporter.email, supporter.first_name, supporter.opt_in) == (EMAIL, "Ana", False)
 
-    thanks = journey.client.get(resp.headers["Location"])
+    # The sign redirect's page is a receipt of the officials chosen (the same for a repeat signature)...
+    receipt = text(journey.client.get(resp.headers["Location"]))
+    assert "Your signature has reached us" in receipt and receipt.count('class="status-item"') == 6
+    assert "Tyree Jones" in receipt and "Queued" not in receipt and "/privacy/delete/" not in receipt
+    assert "https://wa.me/?text=" in receipt and 'id="story-link"' in receipt
+    # ...the e-mailed link opens the letters and their live statuses.
+    link = emailed_link(action.id)
+    emailed = re.search(r"/thanks/([^?]+)", link).group(1)
+    assert emailed != token
+    thanks = journey.client.get(link)
     html = text(thanks)
     assert thanks.status_code == 200 and "Thank you, Ana!" in html
     assert html.count('class="status-item"') == 6
     assert "Queued" in html and "Waiting to be printed for hand delivery" in html
-    assert re.search(r'src="/static/js/status\.[0-9a-f]{12}\.js"', html) and f"/thanks/{token}/status" in html
-    assert f"/privacy/delete/{token}" in html
+    assert re.search(r'src="/static/js/status\.[0-9a-f]{12}\.js"', html) and f"/thanks/{emailed}/status" in html
+    assert f"/privacy/delete/{emailed}" in html
     assert "https://wa.me/?text=" in html and "utm_" not in html
 
 
 def test_thanks_page_and_json_show_live_statuses(journey: Journey, queued: dict) -> None:
-    resp = journey.complete(JACKSON)
-    location = resp.headers["Location"]
+    journey.complete(JACKSON)
+    location = emailed_link()
     action = db.session.scalar(db.select(Action))
     first, second, third = (l.delivery for l in action.letters[:3])
     first.status = DeliveryStatus.SENT
@@ -170,7 +180,12 @@ def test_spanish_journey_from_the_url(journey: Journey, queued: dict) -> None:
     assert "Dear Sheriff Jones," in html  # the letter itself stays in English for the official
     resp = journey.sign(page, personal="Mi primo estuvo detenido semanas.")
     assert "lang=es" in resp.headers["Location"]
-    thanks = text(journey.client.get(resp.headers["Location"]))
+    receipt = text(journey.client.get(resp.headers["Location"]))
+    assert "Hemos recibido su firma" in receipt and "Usted eligió escribir a" in receipt
+    assert "Sheriff del Condado de Hinds" in receipt and "Borrar mis datos" not in receipt
+    link = emailed_link()
+    assert "lang=es" in link  # the e-mail speaks the supporter's language, and so does its link
+    thanks = text(journey.client.get(link))
     assert "¡Gracias, Ana!" in thanks and "En cola de envío" in thanks and "Borrar mis datos" in thanks
     action = db.session.scalar(db.select(Action))
     assert action.language == "es" and action.supporter.language == "es"
@@ -377,10 +392,13 @@ def test_geocoder_down_accepts_the_signature_with_pending_targets(journey: Journ
     action = db.session.scalar(db.select(Action))
     assert action.pending_types == ["state_senator", "state_representative"]
     assert action.accuracy is MatchAccuracy.ZIP and len(action.letters) == 4
-    thanks = text(journey.client.get(location))
+    assert "Bennie G. Thompson" in text(journey.client.get(location))  # the receipt lists the chosen ones
+    link = emailed_link()
+    thanks = text(journey.client.get(link))
     assert "Your letters to your state senator and your state representative will be written and sent" in thanks
-    assert journey.client.get(location.replace("?", "/status?")).get_json()["pending"] == [
+    assert journey.client.get(link.replace("?", "/status?")).get_json()["pending"] == [
         "state_senator", "state_representative"]
+    assert journey.client.get(location.replace("?", "/status?")).get_json()["pending"] == []  # receipt only
 
 
 def test_geocoder_down_and_zip_unknown_still_reaches_the_senators(journey: Journey, queued: dict) -> None:
@@ -560,7 +578,8 @@ def test_html_in_names_and_letters_is_escaped_on_pages_and_kept_verbatim_in_lett
     assert f"<b>bold</b> & {evil}" in letter.body
     assert f"Ana{evil} García" in letter.body
     assert "\n" not in letter.subject
-    thanks = text(journey.client.get(location))
+    assert evil not in text(journey.client.get(location))
+    thanks = text(journey.client.get(emailed_link()))
     assert evil not in thanks and "Thank you, Ana&lt;script&gt;" in thanks
 
 
@@ -676,7 +695,8 @@ def test_spanish_errors_choices_and_pending_targets(journey: Journey, queued: di
     assert "Sí, son mis funcionarios" in html and "No, corregir mi dirección" in html
     compose = journey.post("confirm", page, confirm="yes")
     assert "Sus cartas a su senador o senadora estatal y su representante estatal se escribirán" in text(compose)
-    thanks = text(journey.client.get(journey.sign(compose).headers["Location"]))
+    journey.sign(compose)
+    thanks = text(journey.client.get(emailed_link()))
     assert "Sus cartas a su senador o senadora estatal" in thanks and "¡Gracias, Ana!" in thanks
 
 
@@ -687,7 +707,7 @@ def test_thanks_names_an_office_without_a_known_holder_once(app, client):
 
     campaign = make_campaign()
     action = make_action(campaign, offices=[make_office(county="Harrison", holder=None)])
-    action.token_hash = token_hash("thanks-token-for-test")
+    action.email_token_hash = token_hash("thanks-token-for-test")  # the e-mailed link
     db.session.commit()
     page = client.get(f"/act/{campaign.slug}/thanks/thanks-token-for-test?lang=es").get_data(as_text=True)
     assert page.count("Sheriff of Harrison County") == 0
@@ -708,3 +728,22 @@ def test_cancelled_and_expired_deliveries_are_not_failed_for_the_supporter(app: 
     with app.test_request_context("/"), force_locale("es"):
         assert labels.status_label("expired") == "No se entregó a tiempo; ya no se enviará"
         assert labels.status_label("cancelled") == "Cancelada"
+def test_the_title_question_appears_only_when_a_letter_goes_through_cwc(journey: Journey, queued: dict,
+                                                                          app: Flask) -> None:
+    page = journey.find(JACKSON)
+    if 'id="confirm-form"' in page.get_data(as_text=True):
+        page = journey.post("confirm", page, confirm="yes")
+    assert 'id="cwc-title"' not in page.get_data(as_text=True)  # CWC not configured: no letter goes through it
+    app.config["CWC"].update(house_url="http://127.0.0.1:9", api_key="k")
+    page = journey.find(JACKSON)
+    if 'id="confirm-form"' in page.get_data(as_text=True):
+        page = journey.post("confirm", page, confirm="yes")
+    html = page.get_data(as_text=True)
+    assert 'id="cwc-title"' in html and '<option selected value="none">No title</option>' in html
+    bad = journey.sign(page, title="sir")
+    assert bad.status_code == 422
+    journey.sign(page, title="dr")
+    action = db.session.scalar(db.select(Action))
+    assert action.cwc_title == "dr"
+    rep = next(l.delivery for l in action.letters if l.office_type == "us_representative")
+    assert rep.channel.value == "cwc" and rep.destination.startswith("HMS")

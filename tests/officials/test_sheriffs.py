@@ -17,6 +17,9 @@ from actionkit.officials.models import Office, Official
 from actionkit.officials.services import SourceError, find_divisions
 from tests.officials.test_validation import BAD_VALUES
 
+from actionkit.staff.models import Role
+from tests.staff.helpers import login_as
+
 REPO = Path(__file__).resolve().parent.parent.parent
 HEADER = "county_fips,county,sheriff_name,email,phone,fax,address,website,source_url,verified_at\n"
 HINDS = ('28049,,Pat Example,hinds@example.org,555-0100,555-0101,"1 Example St, Jackson, MS",,'
@@ -250,3 +253,36 @@ def test_a_field_over_the_csv_modules_limit_is_a_clear_error(county_seats, tmp_p
         load(path)
     assert "not valid CSV" in str(err.value) and "nothing was loaded" in str(err.value)
     assert len(str(err.value)) < 500
+def test_confidence_and_notes_are_stored_and_shown_to_staff(county_seats, tmp_path, app):
+    header = HEADER.rstrip("\n") + ",confidence,notes\n"
+    path = write(tmp_path, header + HINDS.rstrip("\n") + ',low,"Name from a 2023 news item; seat may have changed"\n')
+    report = load(path)
+    assert report.problems == []  # the two columns are known, not "ignored unknown columns"
+    hinds = sheriff_of("Hinds")
+    assert (hinds.data_confidence, hinds.data_notes) == ("low", "Name from a 2023 news item; seat may have changed")
+    db.session.commit()
+
+    client = app.test_client()
+    login_as(client, Role.EDITOR)
+    page = client.get(f"/staff/officials/{hinds.id}").get_data(as_text=True)
+    assert "Source confidence" in page and "seat may have changed" in page
+
+
+def test_bad_confidence_value_rejects_the_file(county_seats, tmp_path):
+    header = HEADER.rstrip("\n") + ",confidence,notes\n"
+    path = write(tmp_path, header + HINDS.rstrip("\n") + ",certain,\n")
+    with pytest.raises(SourceError, match="confidence 'certain' is not one of high, medium, low"):
+        load(path)
+    assert sheriff_of("Hinds").data_confidence is None
+
+
+def test_shared_sheriffs_file_loads_names_confidence_and_notes(app, shared_data):
+    folder = shared_data / "sheriffs"
+    reports, errors = run_sync(shared_data / "counties", "ms")
+    assert not errors
+    report = sheriffs.load(folder / "ms_sheriffs.csv", "ms", ImportContext(as_of=dt.date(2026, 2, 1)))
+    assert report.problems == []
+    offices = db.session.scalars(sa.select(Office).where(Office.type == "sheriff")).all()
+    assert len(offices) == 82
+    assert sum(1 for o in offices if o.holder is not None) == 80
+    assert all(o.data_confidence in ("high", "medium", "low") for o in offices)

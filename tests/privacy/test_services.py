@@ -8,7 +8,7 @@ from flask import Flask
 from actionkit.db import utcnow
 from actionkit.delivery.models import Channel, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters.models import Action
+from actionkit.letters.models import Action, Submission, SubmissionStatus
 from actionkit.privacy import services, tasks
 from tests.factories import make_action, make_campaign, make_office, make_supporter
 
@@ -151,3 +151,20 @@ def test_deletion_removes_their_mail_from_the_file_outbox(app: Flask, tmp_path) 
     assert report.outbox_files == 2
     assert sorted(p.name for p in outbox.iterdir()) == sorted(
         [f"delivery-{other.letters[0].delivery.id}.theirs@example.org.eml", f"confirmation-{other.id}.tag@example.org.eml"])
+
+
+def test_the_receipts_office_snapshot_is_erased_after_retention(app: Flask) -> None:
+    campaign = make_campaign()
+    office = make_office(county="Snapshot")
+    rows = [Submission(campaign_id=campaign.id, token_hash=f"{i:064d}", status=status, office_ids=[office.id],
+                       created_at=NOW - dt.timedelta(days=days))
+            for i, (days, status) in enumerate(((40, SubmissionStatus.RECORDED), (40, SubmissionStatus.DUPLICATE),
+                                 (10, SubmissionStatus.DUPLICATE)))]
+    db.session.add_all(rows)
+    db.session.commit()
+    assert tasks.purge_expired() == 0  # no address to purge; the snapshots go all the same
+    db.session.expire_all()
+    assert [db.session.get(Submission, s.id).office_ids for s in rows] == [None, None, [office.id]]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Submission)
+                             .where(Submission.office_ids.is_(None))) == 2  # SQL NULL, not JSON null
+    assert services.purge_submission_snapshots(dt.timedelta(days=30), now=NOW) == 0

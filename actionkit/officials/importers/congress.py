@@ -187,6 +187,7 @@ def _member_record(where: str, bioguide: str, person: dict[str, Any], term: dict
         except (TypeError, ValueError) as exc:
             raise SourceError(f"{where}: representative without a numeric district", path=str(path)) from exc
         place = f"{_ordinal(district)} Congressional District" if district else "At-Large Congressional District"
+        contact["cwc_office_code"] = f"H{state.upper()}{district:02d}"  # House CWC code: H + state + district
         return OfficeRecord(OfficeType.US_REPRESENTATIVE, DivisionRecord.for_district(state, DivisionType.CD, district),
                             f"U.S. Representative for {STATE_NAMES[state]}'s {place}", contact=contact,
                             holder=holder, source_url=SOURCE_URL)

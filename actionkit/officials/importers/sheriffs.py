@@ -29,7 +29,8 @@ KIND = "sheriffs"
 ORDER = 20
 
 COLUMNS = ("county_fips", "county", "sheriff_name", "email", "phone", "fax", "address", "website",
-           "source_url", "verified_at")
+           "source_url", "verified_at", "confidence", "notes")
+CONFIDENCE = ("high", "medium", "low")
 # CSV column -> Office attribute.
 CONTACT_COLUMNS = {"email": "email", "phone": "phone", "fax": "fax", "address": "postal_address",
                    "website": "website"}
@@ -94,6 +95,8 @@ class Row:
     contact: dict[str, Optional[str]]
     source_url: Optional[str]
     verified_at: Optional[dt.date]
+    confidence: Optional[str] = None
+    notes: Optional[str] = None
 
     @property
     def geoid(self) -> str:
@@ -207,6 +210,10 @@ def _parse(reader: csv.DictReader, path: Path, state: str, index: SheriffIndex) 
             except ValueError:
                 errors.append((line, f"verified_at {_shown(values['verified_at'])} is not a date (YYYY-MM-DD)"))
                 continue
+        confidence = values.get("confidence", "").lower() or None
+        if confidence is not None and confidence not in CONFIDENCE:
+            errors.append((line, f"confidence {_shown(values['confidence'])} is not one of {', '.join(CONFIDENCE)}"))
+            continue
         cleaned, problems = _checked(values)
         if problems:
             errors.append((line, "; ".join(problems)))
@@ -215,6 +222,7 @@ def _parse(reader: csv.DictReader, path: Path, state: str, index: SheriffIndex) 
             line=line, office=office, sheriff_name=re.sub(r"\s+", " ", cleaned["sheriff_name"] or ""),
             contact={attr: cleaned[col] for col, attr in CONTACT_COLUMNS.items()},
             source_url=cleaned["source_url"], verified_at=verified_at,
+            confidence=confidence, notes=values.get("notes") or None,
         ))
     return Parsed(rows, errors, unknown)
 
@@ -257,7 +265,9 @@ def load(path: Path, state: str, ctx: ImportContext) -> SyncReport:
         report.problems.append(f"{path.name}: ignored unknown column(s) {', '.join(parsed.unknown_columns)}")
     default_as_of = ctx.date_for(path)
     for row in ctx.progress(parsed.rows, len(parsed.rows), f"{KIND} {state.upper()}"):
-        apply_office(row.record(), KIND, row.verified_at or default_as_of, report, vacate_when_empty=True)
+        office = apply_office(row.record(), KIND, row.verified_at or default_as_of, report, vacate_when_empty=True)
+        # The file is the whole truth about its own reliability: a row without notes clears older ones.
+        office.data_confidence, office.data_notes = row.confidence, row.notes
     return report
 
 

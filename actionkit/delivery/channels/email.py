@@ -1,16 +1,9 @@
-"""Delivery channels: one class per channel, each turning one claimed delivery into a classified Outcome.
-
-Email is sent one delivery per task. Print letters wait for `flask delivery print-batch`, which writes one PDF
-per office. CWC and webhook are Channel values for later; they have no class here, so they cannot be chosen.
-"""
+"""The email channel: our own From domain, the supporter in Reply-To, a stable Message-ID per delivery."""
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
-import enum
 import functools
-import hashlib
 import html
 import logging
 import os
@@ -18,73 +11,17 @@ import re
 import secrets
 import smtplib
 import ssl
-import tempfile
 import threading
-import unicodedata
 from dataclasses import dataclass
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from typing import Any, Optional
 
-from actionkit.delivery.models import Channel, Delivery
+from actionkit.delivery.channels.base import Outcome, Outgoing, Undeliverable, write_atomically
+from actionkit.delivery.models import Channel
 from actionkit.privacy.crypto import crypto
 
-if TYPE_CHECKING:
-    from actionkit.officials.models import Office
-
 log = logging.getLogger(__name__)
-
-
-class Result(str, enum.Enum):
-    SENT = "sent"
-    TRANSIENT = "transient"  # try again later (backoff)
-    PERMANENT = "permanent"  # retrying will not help; staff must look
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one send did: a provider reference when sent, else a classified reason without personal data."""
-
-    result: Result
-    provider_ref: Optional[str] = None
-    reason: Optional[str] = None
-
-    @classmethod
-    def sent(cls, provider_ref: str) -> "Outcome":
-        return cls(Result.SENT, provider_ref=provider_ref)
-
-    @classmethod
-    def transient(cls, reason: str) -> "Outcome":
-        return cls(Result.TRANSIENT, reason=reason[:500])
-
-    @classmethod
-    def permanent(cls, reason: str) -> "Outcome":
-        return cls(Result.PERMANENT, reason=reason[:500])
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """What sending one delivery needs, already decrypted (a channel sees no ORM objects)."""
-
-    id: int
-    channel: Channel
-    destination: Optional[str]  # the official's address (public)
-    office_title: str
-    subject: Optional[str]
-    body: str
-    supporter_email: Optional[str]  # None once the supporter deleted their data
-    supporter_name: str  # first and last name, "" when unknown
-    withdrawn: bool  # the supporter deleted their data
-
-
-class SendingChannel(Protocol):
-    channel: Channel
-
-    def send(self, delivery: Outgoing) -> Outcome: ...
-
-
-class Undeliverable(Exception):
-    """The letter cannot be sent on this channel whatever we retry (no or invalid address, withdrawn)."""
 
 
 # ---------------------------------------------------------------------------------------------- email message
@@ -437,26 +374,6 @@ class SmtpTransport:
         return Outcome.transient("smtp disconnected")  # not reached: the second pass always returns
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file, fsync, rename: readers see the whole file or none, a rewrite replaces it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 # --------------------------------------------------------------------------------------------------- channels
 
 class EmailChannel:
@@ -480,67 +397,3 @@ class EmailChannel:
                 return Outcome.transient(f"outbox write failed: {type(exc).__name__}")
             return Outcome.sent(email.message_id)
         return SmtpTransport(self.mail).send(email.sender, email.recipient, email.data, email.message_id)
-
-
-@dataclass(frozen=True)
-class PrintedLetter:
-    """What one printed page needs, already decrypted (the PDF renderer sees no ORM objects)."""
-
-    date: dt.date
-    addressed_to: str
-    office_title: str
-    subject: str
-    body: str
-    signer: str
-    place: str
-
-
-class PrintChannel:
-    """Letters for hand delivery: one PDF per office with a cover page, written by `flask delivery print-batch`."""
-
-    channel = Channel.PRINT
-
-    def __init__(self, font_path: Optional[str] = None) -> None:
-        self.font_path = font_path
-
-    def write_batch(self, office: "Office", letters: list[PrintedLetter], batch_id: str,
-                    directory: Path, file_name: Optional[str] = None) -> tuple[Path, bytes]:
-        """Render the batch PDF and durably write it encrypted (it holds names and personal paragraphs) as
-        <name>.pdf.enc; returns the stored path and the plain PDF."""
-        from actionkit.delivery.pdf import render_batch  # fpdf2 is slow to import; workers never need it
-
-        data = render_batch(office, letters, batch_id, font_path=self.font_path)
-        path = directory / f"{file_name or f'{batch_id}-{_slug(office.title)}.pdf'}{SEALED_SUFFIX}"
-        write_atomically(path, crypto().encrypt_bytes(data))
-        return path, data
-
-
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "office"
-
-
-SEALED_SUFFIX = ".enc"  # a print batch as stored: Fernet-encrypted PDF
-
-# Channels whose deliveries the send task handles one at a time. PRINT waits for a batch; CWC and WEBHOOK
-# have no implementation yet, so nothing can select them (the sweeper holds any such row for review).
-QUEUED_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL,)
-BATCHED_CHANNELS: tuple[Channel, ...] = (Channel.PRINT, Channel.DIGEST)  # DIGEST: delivery/digests.py
-AVAILABLE_CHANNELS = QUEUED_CHANNELS + BATCHED_CHANNELS
-# Channels that must send the constituent's street address (CWC does); while a delivery on one of them is not
-# final the action keeps street, ZIP and phone. Email and print letters need only name and city, so for them
-# the address purge erases the street at once (privacy.services.purge_street_addresses).
-STREET_ADDRESS_CHANNELS: frozenset[Channel] = frozenset({Channel.CWC})
-
-
-def for_delivery(delivery: "Outgoing | Delivery", config: dict[str, Any]) -> SendingChannel:
-    """The channel object that sends this delivery (queued channels only)."""
-    if delivery.channel is Channel.EMAIL:
-        return EmailChannel(config["MAIL"])
-    raise LookupError(f"channel {delivery.channel.value} is not sent one delivery at a time")
-
-
-def channel_for(office: "Office") -> Channel:
-    """Email when the office has an address, else print for hand delivery (sheriffs often have no email)."""
-    return Channel.EMAIL if (office.email or "").strip() else Channel.PRINT
-
