@@ -145,7 +145,9 @@ def _offices(campaign: Campaign, letters: dict[int, int]) -> list[OfficeRow]:
     rows = db.session.execute(
         sa.select(Office.id, Office.title, Office.type, Division.id.label("division_id"))
         .join(Division, Division.id == Office.division_id)
-        .where(sa.or_(*clauses), Office.type.in_(types), Division.state == campaign.state)).all()
+        .where(sa.or_(*clauses), Office.type.in_(types),
+               # fixed targets (a federal agency) sit on the country, not the campaign's state
+               sa.or_(Division.state == campaign.state, Office.type == OfficeType.FIXED_TARGET))).all()
     ids = [r.id for r in rows]
     holders = dict(db.session.execute(
         sa.select(Official.office_id, Official.name).where(Official.office_id.in_(ids), Official.left_on.is_(None))

@@ -135,3 +135,16 @@ def test_calls_column_appears_only_with_call_records_and_is_suppressed(client, o
     adams = next(r for k, r in rows.items() if k.startswith("Sheriff Adams"))
     carroll = next(r for k, r in rows.items() if k.startswith("Sheriff Carroll"))
     assert adams[2] == "9" and carroll[2] == "<5"
+def test_fixed_targets_appear_with_their_response(client, own_world):  # type: ignore[no-untyped-def]
+    """A fixed target sits on the country division, not the campaign's state: it is still on the public page."""
+    from actionkit.officials import admin
+
+    dhs = admin.create_fixed_target({"title": "Secretary of Homeland Security", "name": "Pat Example",
+                                     "email": "secretary@dhs.example.org"})
+    own_world.alpha.target_types = [*own_world.alpha.target_types, "fixed_target"]
+    responses.record(dhs, Position.OPPOSES, dt.date(2026, 3, 5), note="Refused in a letter.",
+                     source_url="https://news.example.org/dhs")
+    db.session.commit()
+    html = client.get("/act/alpha/progress").get_data(as_text=True)
+    row = next(r for r in read_page(html).tables["officials-table"] if r[0].startswith("Pat Example"))
+    assert "Secretary of Homeland Security" in row[0] and "Refused in a letter." in row[2]
