@@ -47,6 +47,11 @@ def celery_init_app(app: Flask) -> Celery:
             "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),
             "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
         },
+        "stories.sweep_receipts": {
+            "task": "stories.sweep_receipts",
+            "schedule": float(app.config["SUBMISSION_SWEEP_SECONDS"]),
+            "options": {"expires": float(app.config["SUBMISSION_SWEEP_SECONDS"])},
+        },
         "letters.sweep_pending": {
             "task": "letters.sweep_pending",
             "schedule": float(app.config["PENDING_SWEEP_SECONDS"]),

@@ -277,7 +277,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         "benchmark": "Public_AR_Current",
         "vintage": "Current_Current",
         "layers": "Counties,119th Congressional Districts,2024 State Legislative Districts - Upper,"
-                  "2024 State Legislative Districts - Lower",
+                  "2024 State Legislative Districts - Lower,Incorporated Places",
         "connect_timeout": 3.0,
         "read_timeout": 10.0,
         "retries": 2,

@@ -10,7 +10,7 @@ from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
 from actionkit.letters.models import Action, Letter, MatchAccuracy, Supporter
 from actionkit.officials import services as officials
-from actionkit.officials.models import DivisionType, Office, OfficeType
+from actionkit.officials.models import OFFICE_DIVISION, DivisionType, Office, OfficeType
 from actionkit.privacy.crypto import crypto, email_hash
 
 _seq = itertools.count(1)
@@ -23,6 +23,9 @@ def make_office(office_type: OfficeType = OfficeType.SHERIFF, *, county: str = "
     if office_type is OfficeType.SHERIFF:
         division = officials.DivisionRecord.for_county(state, county, None)
         title = f"Sheriff of {division.name}"
+    elif OFFICE_DIVISION[office_type] is DivisionType.STATE and office_type is not OfficeType.US_SENATOR:
+        division = officials.DivisionRecord.for_state(state)
+        title = f"{office_type.value.replace('_', ' ').title()} of {officials.STATE_NAMES[state]}"
     elif office_type is OfficeType.US_SENATOR:
         division = officials.DivisionRecord.for_state(state)
         seat = seat or "1"

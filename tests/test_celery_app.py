@@ -9,7 +9,7 @@ def test_beat_schedule_names_registered_tasks(app):
     celery = app.extensions["celery"]
     schedule = celery.conf.beat_schedule
     expected = {"system.heartbeat", "delivery.sweep", "letters.sweep_pending", "letters.sweep_submissions",
-                "letters.sweep_confirmations", "privacy.purge_expired",
+                "letters.sweep_confirmations", "stories.sweep_receipts", "privacy.purge_expired",
                 "stats.refresh"}
     assert expected <= {entry["task"] for entry in schedule.values()}
     for entry in schedule.values():

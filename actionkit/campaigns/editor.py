@@ -18,8 +18,9 @@ from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, Campaign, Campaign
 from actionkit.db import utcnow
 from actionkit.extensions import db
 from actionkit.letters import rendering
-from actionkit.officials.models import Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType, \
-    Official
+from actionkit.officials.models import (
+    OFFICE_DIVISION, Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType, Official,
+)
 from actionkit.officials.services import STATE_NAMES, DivisionRecord
 from actionkit.staff.models import StaffUser
 from actionkit.staff.services import audit
@@ -34,6 +35,12 @@ OFFICE_TYPE_LABELS = {
     OfficeType.STATE_REPRESENTATIVE: "State representative",
     OfficeType.US_REPRESENTATIVE: "U.S. representative",
     OfficeType.US_SENATOR: "U.S. senators",
+    OfficeType.GOVERNOR: "Governor",
+    OfficeType.LIEUTENANT_GOVERNOR: "Lieutenant governor",
+    OfficeType.ATTORNEY_GENERAL: "Attorney general",
+    OfficeType.SECRETARY_OF_STATE: "Secretary of state",
+    OfficeType.POLICE_CHIEF: "City police chief",
+    OfficeType.FIXED_TARGET: "Fixed targets (every supporter, e.g. federal agencies)",
 }
 LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
 # The sample supporter of every preview (the official and county come from the directory).
@@ -50,7 +57,9 @@ MERGE_FIELD_HELP = {
     "official.last_name": "the holder's last name (may be empty)",
     "official.salutation": "e.g. \"Sheriff Jones\", \"Senator Wicker\"; just \"Sheriff\" when unknown",
     "official.district": "the district, e.g. \"Harrison County\", \"Mississippi State Senate District 49\"",
-    "official.office_type": "sheriff, state_senator, state_representative, us_representative or us_senator",
+    "official.office_type": "sheriff, state_senator, state_representative, us_representative, us_senator, "
+                            "governor, lieutenant_governor, attorney_general, secretary_of_state, police_chief or "
+                            "fixed_target",
     "county": "the supporter's county (same as supporter.county)",
     "agreement_287g.active": "true when the county sheriff has a 287(g) agreement in force",
     "agreement_287g.pending": "true when the only agreements are pending",
@@ -361,7 +370,21 @@ def publish_problems(campaign: Campaign) -> list[Problem]:
         problems += _missing_templates(draft.target_types, draft.letter_language, draft.templates)
     if draft.ends_at is not None and draft.ends_at <= utcnow():
         problems.append(Problem("ends_at", "The end date has passed; change it before publishing."))
+    if OfficeType.FIXED_TARGET.value in draft.target_types:
+        problems += _fixed_target_problems()
     return problems
+
+
+def _fixed_target_problems() -> list[Problem]:
+    """A campaign writing to fixed targets needs at least one, and each must be able to receive letters."""
+    offices = list(db.session.scalars(select(Office).where(Office.type == OfficeType.FIXED_TARGET)
+                                      .order_by(Office.title)))
+    if not offices:
+        return [Problem("target_types", "There are no fixed targets yet: create them under Officials → Fixed "
+                                        "targets, or untick fixed targets.")]
+    return [Problem("target_types", f"{o.title} has no way to receive letters (no email, postal address, fax or "
+                                    "web form link); add one in the officials admin before publishing.")
+            for o in offices if not any((o.email, o.postal_address, o.fax, o.web_form_url))]
 
 
 def publish(campaign: Campaign, actor: Optional[StaffUser]) -> None:
@@ -459,11 +482,18 @@ def _made_up_office(state: str, office_type: OfficeType) -> tuple[Office, Offici
                                                "State Representative"),
              OfficeType.US_REPRESENTATIVE: (DivisionRecord.for_district(state, DivisionType.CD, 4),
                                             "U.S. Representative"),
-             OfficeType.US_SENATOR: (DivisionRecord.for_state(state), f"U.S. Senator for {state_name}")}
+             OfficeType.US_SENATOR: (DivisionRecord.for_state(state), f"U.S. Senator for {state_name}"),
+             OfficeType.GOVERNOR: (DivisionRecord.for_state(state), f"Governor of {state_name}"),
+             OfficeType.LIEUTENANT_GOVERNOR: (DivisionRecord.for_state(state), f"Lieutenant Governor of {state_name}"),
+             OfficeType.ATTORNEY_GENERAL: (DivisionRecord.for_state(state), f"Attorney General of {state_name}"),
+             OfficeType.SECRETARY_OF_STATE: (DivisionRecord.for_state(state), f"Secretary of State of {state_name}"),
+             OfficeType.POLICE_CHIEF: (DivisionRecord.for_place(state, "Gulfport"), "Chief of Police of Gulfport"),
+             OfficeType.FIXED_TARGET: (DivisionRecord.for_country(), "Director of a federal agency")}
     record, title = kinds[office_type]
     division = Division(ocd_id=record.ocd_id, name=record.name, type=record.type, state=state, geoid=record.geoid,
                         source="sample")
-    if office_type not in (OfficeType.SHERIFF, OfficeType.US_SENATOR):
+    if OFFICE_DIVISION[office_type] not in (DivisionType.COUNTY, DivisionType.STATE, DivisionType.PLACE,
+                                            DivisionType.COUNTRY):
         title = f"{title}, {record.name}"
     office = Office(type=office_type, title=title, seat="", division=division, source="sample")
     holder = Official(person_key="sample:pat-doe", name="Pat Doe", first_name="Pat", last_name="Doe",

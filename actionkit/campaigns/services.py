@@ -286,7 +286,7 @@ def create_demo_campaign() -> tuple[Campaign, bool]:
         return existing, False
     campaign = Campaign(slug=DEMO_SLUG, state="ms", status=CampaignStatus.LIVE,
                         personalisation=Personalisation.PARAGRAPH,
-                        target_types=[t.value for t in OfficeType], letter_language="en", goal=5000)
+                        target_types=[t.value for t in DEMO_TEMPLATES], letter_language="en", goal=5000)
     campaign.texts = [CampaignText(lang=lang, **text) for lang, text in DEMO_TEXTS.items()]
     campaign.templates = [LetterTemplate(office_type=kind.value, lang=lang, subject=subject, body=body)
                           for lang, templates in (("en", DEMO_TEMPLATES), ("es", DEMO_TEMPLATES_ES))

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import re
+import zlib
 from typing import Any
 
 from babel import support
@@ -41,10 +42,43 @@ class ExpiredState(Exception):
     """The hidden state is missing, tampered with, from another campaign, or too old."""
 
 
-def _fernet() -> Fernet:
+def _fernet(purpose: bytes = b"actionkit.letters.form-state.v1") -> Fernet:
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    key = hmac.new(secret, b"actionkit.letters.form-state.v1", hashlib.sha256).digest()
+    key = hmac.new(secret, purpose, hashlib.sha256).digest()
     return Fernet(base64.urlsafe_b64encode(key))
+
+
+_PARAGRAPH_KEY = b"actionkit.letters.offered-paragraph.v1"  # its own key: never mistaken for a step's state
+
+
+MAX_PARAGRAPH_COOKIE = 3500  # bytes; browsers keep 4 KB per cookie
+
+
+def seal_paragraph(campaign_id: int, text: str) -> str:
+    """A paragraph the supporter chose to add to their letters (their story), compressed and encrypted for a
+    cookie: 2,000 characters of English or Spanish stay well under a cookie's 4 KB."""
+    raw = json.dumps({"campaign": campaign_id, "paragraph": text}, ensure_ascii=False, separators=(",", ":"))
+    return _fernet(_PARAGRAPH_KEY).encrypt(zlib.compress(raw.encode(), 9)).decode("ascii")
+
+
+def paragraph_fits(text: str) -> bool:
+    """Whether `text` can be carried to the letters page as a paragraph (length, and its sealed cookie's size)."""
+    return len(text) <= MAX_PERSONAL_CHARS and len(seal_paragraph(0, text)) <= MAX_PARAGRAPH_COOKIE - 20
+
+
+def unseal_paragraph(token: str | None, campaign_id: int) -> str | None:
+    """The paragraph sealed for this campaign, or None when missing, tampered with, another campaign's or old."""
+    if not token or len(token) > 8000:
+        return None
+    try:
+        raw = zlib.decompressobj().decompress(_fernet(_PARAGRAPH_KEY).decrypt(token.encode("ascii"),
+                                                                            ttl=STATE_MAX_AGE_SECONDS), 20_000)
+        data = json.loads(raw)
+    except (InvalidToken, ValueError, UnicodeError, zlib.error):
+        return None
+    if not isinstance(data, dict) or data.get("campaign") != campaign_id or not isinstance(data.get("paragraph"), str):
+        return None
+    return data["paragraph"][:MAX_PERSONAL_CHARS]
 
 
 def seal(data: dict[str, Any]) -> str:

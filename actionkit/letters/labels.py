@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from actionkit.officials import matching
-from actionkit.officials.models import Division, DivisionType, Office, OfficeType
+from actionkit.officials.models import AgreementStatus, Division, DivisionType, Office, OfficeType
 from actionkit.officials.services import STATE_NAMES
 
 # The consent box; its exact words, in the supporter's language, are stored with each consent (ConsentWording).
@@ -25,6 +25,12 @@ OFFICE_TYPE_NAMES = {
     OfficeType.STATE_REPRESENTATIVE: _l("your state representative"),
     OfficeType.US_REPRESENTATIVE: _l("your U.S. representative"),
     OfficeType.US_SENATOR: _l("your two U.S. senators"),
+    OfficeType.GOVERNOR: _l("your governor"),
+    OfficeType.LIEUTENANT_GOVERNOR: _l("your lieutenant governor"),
+    OfficeType.ATTORNEY_GENERAL: _l("your attorney general"),
+    OfficeType.SECRETARY_OF_STATE: _l("your secretary of state"),
+    OfficeType.POLICE_CHIEF: _l("your city's police chief"),
+    OfficeType.FIXED_TARGET: _l("the federal officials this campaign writes to"),
 }
 
 DIVISION_QUESTIONS = {
@@ -122,6 +128,8 @@ def division_label(division: Division) -> str:
         return _("State Senate District %(number)s", number=_number(division))
     if division.type is DivisionType.SLDL:
         return _("State House District %(number)s", number=_number(division))
+    if division.type is DivisionType.PLACE:
+        return division.name
     return STATE_NAMES.get(division.state, division.name)
 
 
@@ -130,13 +138,26 @@ def office_label(office: Office) -> str:
     division = office.division
     if office.type is OfficeType.SHERIFF:
         return _("Sheriff of %(county)s", county=division_label(division))
+    if office.type is OfficeType.POLICE_CHIEF:
+        return _("Chief of Police of %(place)s", place=division.name)
+    if office.type is OfficeType.FIXED_TARGET:
+        return office.title  # named by staff (e.g. "Secretary of Homeland Security"), as letters address it
     if office.type is OfficeType.STATE_SENATOR:
         return _("State Senator, District %(number)s", number=_number(division))
     if office.type is OfficeType.STATE_REPRESENTATIVE:
         return _("State Representative, District %(number)s", number=_number(division))
     if office.type is OfficeType.US_REPRESENTATIVE:
         return _("U.S. Representative, Congressional District %(number)s", number=_number(division))
-    return _("U.S. Senator for %(state)s", state=STATE_NAMES.get(division.state, division.name))
+    state = STATE_NAMES.get(division.state, division.name)
+    if office.type is OfficeType.GOVERNOR:
+        return _("Governor of %(state)s", state=state)
+    if office.type is OfficeType.LIEUTENANT_GOVERNOR:
+        return _("Lieutenant Governor of %(state)s", state=state)
+    if office.type is OfficeType.ATTORNEY_GENERAL:
+        return _("Attorney General of %(state)s", state=state)
+    if office.type is OfficeType.SECRETARY_OF_STATE:
+        return _("Secretary of State of %(state)s", state=state)
+    return _("U.S. Senator for %(state)s", state=state)
 
 
 def support_type_label(support_type: str) -> str:
@@ -162,6 +183,31 @@ def agreement_summary(agency: str, participating: list[tuple[str, str]], pending
     if not parts:
         return _("No 287(g) agreement on ICE's list")
     return _("%(agency)s: %(agreements)s", agency=agency, agreements="; ".join(parts))
+
+
+def office_agreement_summary(office: Office) -> str | None:
+    """ICE's 287(g) agreements held by the office itself (e.g. a state attorney general's task force), or None."""
+    rows = sorted((a for a in office.agreements if a.ended_on is None),
+                  key=lambda a: (a.signed_on is None, a.signed_on, a.support_type))
+    if not rows:
+        return None
+    participating = [(a.support_type, a.signed_on.isoformat() if a.signed_on else "") for a in rows
+                     if a.status is AgreementStatus.PARTICIPATING]
+    pending = [a.support_type for a in rows if a.status is AgreementStatus.PENDING]
+    return agreement_summary(rows[0].agency, participating, pending)
+
+
+# Letters page groups: officials elected where the supporter lives, and those in Washington (Congress and the
+# federal agencies the campaign writes to).
+WASHINGTON = (OfficeType.US_REPRESENTATIVE, OfficeType.US_SENATOR, OfficeType.FIXED_TARGET)
+
+
+def target_groups(drafts: list) -> list[tuple[str, list]]:
+    """[(heading, drafts)] in order, empty groups left out; each draft has .target.office."""
+    local = [d for d in drafts if d.target.office.type not in WASHINGTON]
+    federal = [d for d in drafts if d.target.office.type in WASHINGTON]
+    return [(heading, items) for heading, items in ((_("Your local and state officials"), local),
+                                                    (_("In Washington"), federal)) if items]
 
 
 def status_label(status: str) -> str:

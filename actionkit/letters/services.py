@@ -49,6 +49,12 @@ SALUTATIONS = {
     OfficeType.STATE_REPRESENTATIVE: "Representative",
     OfficeType.US_REPRESENTATIVE: "Representative",
     OfficeType.US_SENATOR: "Senator",
+    OfficeType.GOVERNOR: "Governor",
+    OfficeType.LIEUTENANT_GOVERNOR: "Lieutenant Governor",
+    OfficeType.ATTORNEY_GENERAL: "Attorney General",
+    OfficeType.SECRETARY_OF_STATE: "Secretary",
+    OfficeType.POLICE_CHIEF: "Chief",
+    OfficeType.FIXED_TARGET: "",  # staff-named offices: the holder's full name, or the office's title
 }
 # Match warnings that promise the supporter a human check before delivery: the letters they concern are HELD.
 HOLD_WARNINGS = {
@@ -403,6 +409,8 @@ def salutation(target: Target) -> str:
     """'Sheriff Jones', 'Senator Wicker'; just 'Sheriff' when the holder is unknown."""
     title = SALUTATIONS[target.office.type]
     holder = target.holder
+    if not title:
+        return holder.name if holder is not None else target.office.title
     if holder is None:
         return title
     last = holder.last_name or holder.name.split()[-1]

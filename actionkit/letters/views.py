@@ -31,7 +31,7 @@ from actionkit.campaigns import sources
 from actionkit.letters import guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
 from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, STATE_MAX_CHARS, ComposeForm, ConfirmEmailForm, \
-    ExpiredState, StepForm, seal, signup_form, unseal
+    ExpiredState, StepForm, paragraph_fits, seal, seal_paragraph, signup_form, unseal, unseal_paragraph
 from actionkit.letters.models import SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
@@ -269,6 +269,34 @@ def _to_step(campaign: Campaign, signer: Signer, plan: Plan) -> Any:
     return resp
 
 
+# A paragraph the supporter chose on another page to add to their letters (the story form's "also add my story to
+# my letters"): sealed in its own HttpOnly cookie scoped to the campaign, never the URL; it only pre-fills the
+# paragraph field of the letters page, where they read, change or delete it before sending. The signature clears it.
+PARAGRAPH_COOKIE = "actionkit_paragraph"
+
+
+def offers_paragraph(campaign: Campaign) -> bool:
+    """Whether this campaign's letters take a supporter's own paragraph."""
+    return campaign.personalisation is Personalisation.PARAGRAPH and bool(campaign.target_types)
+
+
+def offer_paragraph(resp: Any, campaign: Campaign, text: str) -> bool:
+    """Keep `text` for this campaign's letters page; False (nothing kept) when the campaign takes no paragraph or
+    the text does not fit a paragraph (the story form checks paragraph_fits first and says so)."""
+    if not offers_paragraph(campaign) or not text.strip() or not paragraph_fits(text):
+        return False
+    sealed = seal_paragraph(campaign.id, text)
+    resp.set_cookie(PARAGRAPH_COOKIE, sealed, max_age=STATE_MAX_AGE_SECONDS, path=_step_path(campaign),
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+    return True
+
+
+def _offered_paragraph(campaign: Campaign) -> str | None:
+    if not offers_paragraph(campaign):
+        return None
+    return unseal_paragraph(request.cookies.get(PARAGRAPH_COOKIE), campaign.id)
+
+
 def _step_state(campaign: Campaign) -> tuple[Signer, Plan] | None:
     try:
         data = unseal(request.cookies.get(STEP_COOKIE), campaign.id)
@@ -310,8 +338,11 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
                   errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     drafts = services.draft_letters(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
                                     city=signer.city, reader_lang=lang())
+    offered = None
     if form is None:
         form = ComposeForm(formdata=None)
+        if (offered := _offered_paragraph(campaign)) is not None:
+            form.personal.data = offered  # their choice on the story form; they see it and may change it here
         included = {d.target.office.id for d in drafts if not d.error}
         bodies = {d.target.office.id: d.body for d in drafts}
     else:
@@ -325,7 +356,8 @@ def _compose_page(campaign: Campaign, signer: Signer, plan: Plan, form: ComposeF
     return _page("letters/compose.html", status, campaign=campaign, form=form, plan=plan, drafts=drafts,
                  via_cwc=via_cwc,
                  included=included, bodies=bodies, errors=errors or {},
-                 agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation)
+                 agreement=services.agreement_for(services.county_of(plan)), Personalisation=Personalisation,
+                 paragraph_offered=offered is not None)
 
 
 # --- step 2: confirm a ZIP-level match, or choose among candidates ---------------------------------------------
@@ -428,6 +460,7 @@ def sign(slug: str) -> Any:
     log.info("submission %s accepted", accepted.submission_id)
     resp = redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
     resp.delete_cookie(STEP_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
+    resp.delete_cookie(PARAGRAPH_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
     return resp
 
 

@@ -15,11 +15,13 @@ from sqlalchemy.orm import selectinload
 
 from actionkit.extensions import db
 from actionkit.officials import importers
-from actionkit.officials.importers import sheriffs
+from actionkit.officials.importers import police_chiefs, sheriffs
 from actionkit.db import utcnow
 from actionkit.officials.models import (ChannelChange, ChannelChangeStatus, Division, Office, OfficeType, Official,
                                         SyncRun)
-from actionkit.officials.services import CONTACT_FIELDS, SyncReport
+from actionkit.officials.services import (
+    CONTACT_FIELDS, DivisionRecord, HolderRecord, OfficeRecord, SyncReport, apply_office,
+)
 
 STAFF_SOURCE = "staff"
 # The contact fields letters are delivered through: a change to one of them decides where supporters' letters
@@ -206,6 +208,49 @@ def update_holder(office: Office, mode: str, values: dict[str, Optional[str]],
     return {"holder": [holder.name if holder else None, new.name]}
 
 
+# --- fixed targets: offices every supporter writes to, whatever their address -----------------------------------
+
+FIXED_TARGET_CHANNELS = ("email", "postal_address", "fax", "web_form_url")
+
+
+def fixed_targets() -> list[Office]:
+    """Every fixed target (e.g. the Secretary of Homeland Security), with holders loaded."""
+    return list(db.session.scalars(
+        select(Office).where(Office.type == OfficeType.FIXED_TARGET)
+        .options(selectinload(Office.officials)).order_by(Office.title)))
+
+
+def fixed_target_problem(office: Office) -> Optional[str]:
+    """Why letters to a fixed target cannot go anywhere, or None."""
+    if any(getattr(office, name) for name in FIXED_TARGET_CHANNELS):
+        return None
+    return (f"{office.title} has no way to receive letters: give it an email, a postal address, a fax number or a "
+            "web form link in the officials admin.")
+
+
+def create_fixed_target(values: dict[str, Optional[str]], today: Optional[dt.date] = None) -> Office:
+    """A new fixed target with its title, holder's name and channels; AdminError when it could not receive
+    letters or duplicates an existing one. History and audit then work as for every office."""
+    clean = {k: (None if _blank(v) else str(v).strip()) for k, v in values.items()}
+    title = clean.get("title")
+    if not title:
+        raise AdminError("Give the target's title, e.g. 'Secretary of Homeland Security'.")
+    if not any(clean.get(name) for name in FIXED_TARGET_CHANNELS):
+        raise AdminError("Give at least one way to reach this target: an email, a postal address, a fax number "
+                         "or a web form link. A target nobody can reach cannot receive letters.")
+    existing = fixed_targets()
+    if any(o.title.casefold() == title.casefold() for o in existing):
+        raise AdminError(f"A fixed target called {title!r} already exists; edit it instead.")
+    seat = str(max((int(o.seat) for o in existing if o.seat.isdigit()), default=0) + 1)
+    name = clean.get("name")
+    holder = None if not name else HolderRecord(
+        person_key=f"{STAFF_SOURCE}:fixed:{seat}:{sheriffs.name_key(name) or secrets.token_hex(4)}", name=name,
+        first_name=clean.get("first_name"), last_name=clean.get("last_name"))
+    record = OfficeRecord(OfficeType.FIXED_TARGET, DivisionRecord.for_country(), title, seat=seat,
+                          contact={k: clean.get(k) for k in CONTACT_FIELDS}, holder=holder)
+    return apply_office(record, STAFF_SOURCE, today or dt.date.today(), SyncReport(STAFF_SOURCE))
+
+
 def latest_sync_runs() -> list[SyncRun]:
     """The most recent run of each source, for the 'sync status' table."""
     newest = select(func.max(SyncRun.id)).group_by(SyncRun.source)
@@ -269,9 +314,16 @@ class ImportPreview:
         return [r for r in self.rows if r.get("changed")]
 
 
+def _upload_importer(path: Path) -> Any:
+    """The staff CSV importer for an upload: police chiefs (a chief_name column) or sheriffs (the default)."""
+    head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
+    return police_chiefs if police_chiefs.sniff(path, head) else sheriffs
+
+
 def preview_upload(instance: Path, token: str, state: str) -> ImportPreview:
     """What applying the upload would change (nothing is written); SourceError for a malformed file."""
-    rows = sheriffs.preview(upload_path(instance, token), state)
+    path = upload_path(instance, token)
+    rows = _upload_importer(path).preview(path, state)
     return ImportPreview([r for r in rows if "error" not in r], [r for r in rows if "error" in r])
 
 
@@ -280,7 +332,7 @@ def apply_upload(instance: Path, token: str, state: str, file_name: str) -> Sync
     the caller commits and discards it (a rolled-back apply can be retried)."""
     path = upload_path(instance, token)
     ctx = importers.ImportContext()
-    report = sheriffs.load(path, state, ctx)
+    report = _upload_importer(path).load(path, state, ctx)
     db.session.add(SyncRun(source=report.source, location=f"upload: {file_name}"[:1024],
                            sha256=importers.sha256_of(path), as_of=ctx.date_for(path), counts=report.counts(),
                            changes=report.changes[:500]))

@@ -70,8 +70,27 @@ class OfficeForm(BoundedForm):
     submit = SubmitField("Save")
 
 
+class FixedTargetForm(BoundedForm):
+    """A new target every supporter writes to (a federal agency head, an ICE field office)."""
+
+    title = StringField("Title (the office, as letters address it)", validators=[Optional(), Checked("name")])
+    name = StringField("Holder's full name (empty when unknown: letters go to the office)",
+                       validators=[Optional(), Checked("name")])
+    first_name = StringField("First name", validators=[Optional(), Checked("first_name")])
+    last_name = StringField("Last name (used in the salutation)", validators=[Optional(), Checked("last_name")])
+    email = StringField("Email", validators=[Optional(), Checked("email")])
+    postal_address = TextAreaField("Postal address", validators=[Optional(), Checked("postal_address")],
+                                   render_kw={"rows": 4})
+    fax = StringField("Fax", validators=[Optional(), Checked("fax")])
+    web_form_url = StringField("Web contact form (not sent through: such letters go to the print to-do)",
+                               validators=[Optional(), Checked("web_form_url")])
+    phone = StringField("Phone", validators=[Optional(), Checked("phone")])
+    website = StringField("Website", validators=[Optional(), Checked("website")])
+    submit = SubmitField("Create the target")
+
+
 class UploadForm(FlaskForm):
-    file = FileField("Sheriffs CSV", validators=[FileRequired("Choose a CSV file.")])
+    file = FileField("Sheriffs or police chiefs CSV", validators=[FileRequired("Choose a CSV file.")])
     state = SelectField("State", choices=STATE_CHOICES, default="ms")
     submit = SubmitField("Upload and preview")
 

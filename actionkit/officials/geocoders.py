@@ -43,7 +43,7 @@ class Area:
     @property
     def number(self) -> int | None:
         """District number for CD/SLDU/SLDL (0 = at-large), None for states and counties."""
-        if self.type in (DivisionType.STATE, DivisionType.COUNTY):
+        if self.type in (DivisionType.STATE, DivisionType.COUNTY, DivisionType.PLACE):
             return None
         return int(self.geoid[2:])
 
@@ -54,6 +54,7 @@ class Geographies:
 
     areas: dict[DivisionType, list[Area]] = field(default_factory=dict)
     layer_errors: list[str] = field(default_factory=list)
+    answered: set[DivisionType] = field(default_factory=set)  # layers present and without an error status
 
     def one(self, kind: DivisionType) -> Area | None:
         """The single area of a type, or None when absent or ambiguous."""
@@ -121,6 +122,7 @@ LAYER_SUFFIXES: tuple[tuple[str, DivisionType], ...] = (
     ("State Legislative Districts - Lower", DivisionType.SLDL),
     ("Counties", DivisionType.COUNTY),
     ("States", DivisionType.STATE),
+    ("Incorporated Places", DivisionType.PLACE),
 )
 _CD_FIELD = re.compile(r"^CD\d+$")  # CD111, CD115, CD116, CD119 …
 
@@ -163,6 +165,11 @@ def parse_record(kind: DivisionType, record: Mapping[str, Any]) -> Area | None:
         county = _text(record.get("COUNTY"))
         geoid = state + county.zfill(3) if county.isdigit() else geoid.zfill(5)
         return Area(kind, geoid, name) if geoid.isdigit() and len(geoid) == 5 else None
+    if kind is DivisionType.PLACE:
+        place = _text(record.get("PLACE"))
+        geoid = state + place.zfill(5) if place.isdigit() else geoid.zfill(7)
+        name = _text(record.get("BASENAME")) or name
+        return Area(kind, geoid, name) if geoid.isdigit() and len(geoid) == 7 else None
     if kind is DivisionType.CD:
         cd_fields = tuple(k for k in record if _CD_FIELD.match(k))
         number = _district(record, cd_fields + ("BASENAME",))
@@ -185,6 +192,8 @@ def parse_geographies(geographies: Mapping[str, Any] | None) -> Geographies:
         if not isinstance(records, list):
             out.layer_errors.append(layer)
             continue
+        if not any(isinstance(r, Mapping) and "status" in r and "GEOID" not in r for r in records):
+            out.answered.add(kind)  # an empty list is an answer: e.g. no incorporated place here
         for record in records:
             area = parse_record(kind, record)
             if area is None:

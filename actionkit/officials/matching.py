@@ -83,6 +83,10 @@ MESSAGES: dict[str, str] = {
                                 "letter is delivered."),
     "division_not_in_directory": _l("One of your districts is not in our directory yet."),
     "no_office": _l("We do not have one of your officials in our directory yet."),
+    "no_city_police": _l("Your address is outside any city or town, so you have no city police: your sheriff is "
+                         "your local law enforcement."),
+    "place_not_in_directory": _l("Your city or town's police department is not in our directory yet, so no letter "
+                                 "goes to its police chief."),
 }
 
 
@@ -132,6 +136,7 @@ class Match:
     candidates: dict[DivisionType, list[Division]] = field(default_factory=dict)  # supporter picks one
     offices: dict[OfficeType, list[Office]] = field(default_factory=dict)  # current holder: office.holder
     pending: frozenset[OfficeType] = frozenset()  # levels whose district is not known yet
+    absent: frozenset[DivisionType] = frozenset()  # e.g. no incorporated place: no city police to write to
     warnings: list[str] = field(default_factory=list)  # message ids
     address_candidates: list[str] = field(default_factory=list)  # geocoder's matched addresses, when several
     retryable: bool = False  # pending levels may resolve by retrying the geocoder later (resolve_pending)
@@ -170,6 +175,7 @@ class Match:
             "candidates": {t.value: [div(d) for d in ds] for t, ds in self.candidates.items()},
             "offices": {lv.value: [office(o) for o in os] for lv, os in self.offices.items()},
             "pending": sorted(lv.value for lv in self.pending),
+            "absent": sorted(t.value for t in self.absent),
             "warnings": [{"code": w, "message": message(w)} for w in self.warnings],
             "address_candidates": list(self.address_candidates),
         }
@@ -306,7 +312,7 @@ def cache_key(norm: NormalizedAddress, state: str, geocoder: Geocoder) -> str:
     would not keep them out of the database. The geocoder's data vintage is part of the key."""
     from actionkit.privacy.crypto import crypto
 
-    return crypto().lookup_hash(f"v1|{geocoder.vintage_key}|{norm.cache_text(state)}", "geocode-cache")
+    return crypto().lookup_hash(f"v2|{geocoder.vintage_key}|{norm.cache_text(state)}", "geocode-cache")
 
 
 def _cache_get(key: str) -> GeocodeCacheEntry | None:
@@ -314,10 +320,15 @@ def _cache_get(key: str) -> GeocodeCacheEntry | None:
         GeocodeCacheEntry.key == key, GeocodeCacheEntry.expires_at > utcnow()))
 
 
-def _cache_put(key: str, found: Mapping[DivisionType, list[Division]], accuracy: Accuracy, source: str) -> None:
-    """Upsert districts (public GEOIDs and names only) under the key; concurrent writers just overwrite."""
-    payload = {t.value: {"geoid": ds[0].geoid, "name": ds[0].name} for t, ds in found.items()
-               if len(ds) == 1 and ds[0].geoid}
+def _cache_put(key: str, found: Mapping[DivisionType, list[Division]], accuracy: Accuracy, source: str,
+               absent: Iterable[DivisionType] = ()) -> None:
+    """Upsert districts (public GEOIDs and names only) under the key; `absent`: division types the geocoder said
+    the address is in none of (no incorporated place), stored as null. Concurrent writers just overwrite."""
+    payload: dict[str, Any] = {
+        # a place's name is the supporter's city: only its GEOID is kept (districts are coarser than that)
+        t.value: {"geoid": ds[0].geoid, "name": "" if t is DivisionType.PLACE else ds[0].name}
+        for t, ds in found.items() if len(ds) == 1 and ds[0].geoid}
+    payload.update({t.value: None for t in absent})
     now = utcnow()
     values = {"key": key, "divisions": payload, "accuracy": accuracy.value, "source": source, "created_at": now,
               "expires_at": now + dt.timedelta(days=float(current_app.config["GEOCODER"]["cache_days"]))}
@@ -350,6 +361,8 @@ def _transient(state: str, area: Area) -> Division:
     """A division the geocoder knows but the directory lacks (not added to the session)."""
     if area.type is DivisionType.COUNTY:
         rec = services.DivisionRecord.for_county(state, area.name or area.geoid, area.geoid)
+    elif area.type is DivisionType.PLACE:
+        rec = services.DivisionRecord.for_place(state, area.name or area.geoid, area.geoid)
     elif area.type is DivisionType.STATE:
         rec = services.DivisionRecord.for_state(state)
     else:
@@ -375,7 +388,8 @@ def _resolve_areas(state: str, areas: Mapping[DivisionType, list[Area]],
         elif division is None:
             division = _transient(state, area)
             log.warning("division %s %s is not in the directory", t.value, area.geoid)
-            _warn(warnings, "division_not_in_directory")
+            # A city with no police chief on file yet is common (staff add them as they learn them).
+            _warn(warnings, "place_not_in_directory" if t is DivisionType.PLACE else "division_not_in_directory")
         out.setdefault(t, []).append(division)
     return out
 
@@ -383,6 +397,10 @@ def _resolve_areas(state: str, areas: Mapping[DivisionType, list[Area]],
 def _state_division(state: str) -> Division:
     division = db.session.scalar(db.select(Division).where(Division.ocd_id == services.state_ocd(state)))
     return division or _transient(state, Area(DivisionType.STATE, services.STATE_FIPS[state], ""))
+
+
+def _country_division() -> Division | None:
+    return db.session.scalar(db.select(Division).where(Division.ocd_id == services.COUNTRY_OCD))
 
 
 def _offices(divisions: Mapping[DivisionType, Division], levels: tuple[OfficeType, ...]) -> dict[OfficeType,
@@ -407,8 +425,15 @@ def _warn(warnings: list[str], code: str) -> None:
 
 def _assemble(state: str, levels: tuple[OfficeType, ...], found: Mapping[DivisionType, list[Division]], *,
               accuracy: Accuracy, source: str, warnings: list[str], retryable: bool = False,
-              address_candidates: Iterable[str] = ()) -> Match:
-    """Turn divisions found (one = resolved, several = candidates) into a Match with offices for `levels`."""
+              address_candidates: Iterable[str] = (), absent: Iterable[DivisionType] = ()) -> Match:
+    """Turn divisions found (one = resolved, several = candidates) into a Match with offices for `levels`;
+    `absent`: division types the address is known to be in none of (its levels are neither offered nor pending)."""
+    absent = frozenset(absent)
+    places = found.get(DivisionType.PLACE) or []
+    if places and all(d.id is None for d in places):
+        # A city not in the directory has no police chief on file: nothing to write to, nothing to wait for.
+        found = {k: v for k, v in found.items() if k is not DivisionType.PLACE}
+        absent |= {DivisionType.PLACE}
     divisions: dict[DivisionType, Division] = {}
     candidates: dict[DivisionType, list[Division]] = {}
     for kind, items in found.items():
@@ -419,14 +444,24 @@ def _assemble(state: str, levels: tuple[OfficeType, ...], found: Mapping[Divisio
             candidates[kind] = unique
     if DivisionType.STATE not in divisions:
         divisions[DivisionType.STATE] = _state_division(state)
-    divisions = {k: divisions[k] for k in DivisionType if k in divisions}  # state, county, cd, sldu, sldl
+    if DivisionType.COUNTRY not in divisions and OfficeType.FIXED_TARGET in levels:
+        country = _country_division()
+        if country is not None:  # no fixed target created yet: nothing to write to
+            divisions[DivisionType.COUNTRY] = country
+    divisions = {k: divisions[k] for k in DivisionType if k in divisions}  # state, county, cd, sldu, sldl, …
     offices = _offices(divisions, levels)
     pending = frozenset(lv for lv in levels if OFFICE_DIVISION[lv] not in divisions
-                        and OFFICE_DIVISION[lv] not in candidates)
+                        and OFFICE_DIVISION[lv] not in candidates and OFFICE_DIVISION[lv] not in absent
+                        and lv is not OfficeType.FIXED_TARGET)
     for level in levels:
         division = divisions.get(OFFICE_DIVISION[level])
         if division is not None and division.id is not None and not offices.get(level):
             _warn(warnings, "no_office")
+    if OfficeType.POLICE_CHIEF not in levels and "place_not_in_directory" in warnings:
+        warnings.remove("place_not_in_directory")  # only worth saying when the campaign writes to police chiefs
+    elif DivisionType.PLACE in absent and OfficeType.POLICE_CHIEF in levels \
+            and "place_not_in_directory" not in warnings:  # in no city at all, not merely one we lack
+        _warn(warnings, "no_city_police")
     redrawn = RECENTLY_REDRAWN.get(state, {})
     for kind, numbers in redrawn.items():
         division = divisions.get(kind)
@@ -436,7 +471,8 @@ def _assemble(state: str, levels: tuple[OfficeType, ...], found: Mapping[Divisio
         _warn(warnings, "levels_pending")
     return Match(state=state, accuracy=accuracy, source=source, levels=levels, divisions=divisions,
                  candidates=candidates, offices=offices, pending=pending, warnings=warnings,
-                 address_candidates=list(address_candidates), retryable=retryable and bool(pending))
+                 address_candidates=list(address_candidates), retryable=retryable and bool(pending),
+                 absent=absent)
 
 
 def choose(match: Match, division: Division) -> Match:
@@ -447,10 +483,11 @@ def choose(match: Match, division: Division) -> Match:
     found: dict[DivisionType, list[Division]] = {t: [d] for t, d in match.divisions.items()}
     found.update({t: list(ds) for t, ds in match.candidates.items()})
     found[division.type] = [division]
-    settled = ("zip_spans_districts", "several_addresses", "near_district_line", "levels_pending", "no_office")
+    settled = ("zip_spans_districts", "several_addresses", "near_district_line", "levels_pending", "no_office",
+               "no_city_police")
     result = _assemble(match.state, match.levels, found, accuracy=match.accuracy, source=match.source,
                        warnings=[w for w in match.warnings if w not in settled], retryable=match.retryable,
-                       address_candidates=match.address_candidates)
+                       address_candidates=match.address_candidates, absent=match.absent)
     if not result.candidates:
         result.address_candidates = []
     elif match.address_candidates:
@@ -633,15 +670,23 @@ def _from_result(result: GeocodeResult, norm: NormalizedAddress, state: str, lev
                 if area not in areas.setdefault(kind, []):
                     areas[kind].append(area)
     warnings: list[str] = []
+    # The places layer answered with no place: the address is outside any city or town (no city police).
+    absent = {DivisionType.PLACE} if all(DivisionType.PLACE in m.geographies.answered
+                                         and not m.geographies.areas.get(DivisionType.PLACE)
+                                         for m in matches) else set()
     several = len(matches) > 1 and any(len(v) > 1 for v in areas.values())
     found = _resolve_areas(state, {k: v for k, v in areas.items() if k is not DivisionType.STATE}, warnings)
     missing = [k for k in DISTRICT_TYPES if k not in found]
+    # No places layer in the answer (not asked for, or an error): city police chiefs wait for a retry.
+    places_unknown = OfficeType.POLICE_CHIEF in levels and not any(
+        DivisionType.PLACE in m.geographies.answered for m in matches)
     if several:
         if not fallback:
             return None
         _warn(warnings, "several_addresses")
         return _assemble(state, levels, found, accuracy=Accuracy.STREET, source=geocoder.name, warnings=warnings,
-                         retryable=bool(missing), address_candidates=[m.matched_address for m in matches])
+                         retryable=bool(missing), address_candidates=[m.matched_address for m in matches],
+                         absent=absent)
     if missing:
         log.warning("geocoder answer lacks %s (layer errors: %d)", ",".join(k.value for k in missing),
                     sum(len(m.geographies.layer_errors) for m in matches))
@@ -655,10 +700,11 @@ def _from_result(result: GeocodeResult, norm: NormalizedAddress, state: str, lev
                 _warn(warnings, "zip_spans_districts" if len(from_zip[kind]) > 1 else "zip_only")
     _cross_check(matches[0].lat, matches[0].lon, state, found, warnings)
     if not missing:
-        _cache_put(key, found, Accuracy.STREET, geocoder.name)
+        _cache_put(key, found, Accuracy.STREET, geocoder.name, absent)
     filled_from_zip = any(k in found for k in missing)  # then only ZIP-level for those: the supporter confirms
     return _assemble(state, levels, found, accuracy=Accuracy.ZIP if filled_from_zip else Accuracy.STREET,
-                     source=geocoder.name, warnings=warnings, retryable=bool(missing))
+                     source=geocoder.name, warnings=warnings, retryable=bool(missing) or places_unknown,
+                     absent=absent)
 
 
 def _prepare(address: str | Mapping[str, Any], state: str, geocoder: Geocoder | None
@@ -671,12 +717,19 @@ def _prepare(address: str | Mapping[str, Any], state: str, geocoder: Geocoder | 
     return norm, state, geocoder, cache_key(norm, state, geocoder)
 
 
+def _cache_covers(entry: GeocodeCacheEntry, levels: tuple[OfficeType, ...]) -> bool:
+    """False when police chiefs are wanted but the cached answer came without the places layer: ask again."""
+    return OfficeType.POLICE_CHIEF not in levels or DivisionType.PLACE.value in entry.divisions
+
+
 def _from_cache(entry: GeocodeCacheEntry, state: str, levels: tuple[OfficeType, ...]) -> Match:
     areas = {DivisionType(t): [Area(DivisionType(t), v["geoid"], v.get("name") or "")]
-             for t, v in entry.divisions.items()}
+             for t, v in entry.divisions.items() if v is not None}
+    absent = {DivisionType(t) for t, v in entry.divisions.items() if v is None}
     warnings: list[str] = []
     found = _resolve_areas(state, areas, warnings)
-    return _assemble(state, levels, found, accuracy=Accuracy(entry.accuracy), source="cache", warnings=warnings)
+    return _assemble(state, levels, found, accuracy=Accuracy(entry.accuracy), source="cache", warnings=warnings,
+                     absent=absent)
 
 
 def match(address: str | Mapping[str, Any], levels: Iterable[OfficeType | str] | None = None, *,
@@ -686,7 +739,7 @@ def match(address: str | Mapping[str, Any], levels: Iterable[OfficeType | str] |
     wanted = _levels(levels)
     norm, state, geocoder, key = _prepare(address, state, geocoder)
     entry = _cache_get(key)
-    if entry is not None:
+    if entry is not None and _cache_covers(entry, wanted):
         return _from_cache(entry, state, wanted)
     if norm.kind == "rural_route":
         return _zip_match(norm, state, wanted, reason="rural_route", retryable=False)
@@ -708,7 +761,7 @@ def resolve_pending(address: str | Mapping[str, Any], levels: Iterable[OfficeTyp
     wanted = _levels(levels)
     norm, state, geocoder, key = _prepare(address, state, geocoder)
     entry = _cache_get(key)
-    if entry is not None:
+    if entry is not None and _cache_covers(entry, wanted):
         return _from_cache(entry, state, wanted)
     if norm.kind == "rural_route":
         return None

@@ -24,6 +24,8 @@ class DivisionType(str, enum.Enum):
     CD = "cd"
     SLDU = "sldu"
     SLDL = "sldl"
+    PLACE = "place"  # a Census incorporated place (city, town, village)
+    COUNTRY = "country"  # the United States: fixed targets every supporter writes to hang off it
 
 
 class OfficeType(str, enum.Enum):
@@ -32,6 +34,15 @@ class OfficeType(str, enum.Enum):
     STATE_REPRESENTATIVE = "state_representative"
     US_REPRESENTATIVE = "us_representative"
     US_SENATOR = "us_senator"
+    # Statewide executives (Open States executive files).
+    GOVERNOR = "governor"
+    LIEUTENANT_GOVERNOR = "lieutenant_governor"
+    ATTORNEY_GENERAL = "attorney_general"
+    SECRETARY_OF_STATE = "secretary_of_state"
+    # Municipal police (staff-maintained police chiefs CSV).
+    POLICE_CHIEF = "police_chief"
+    # Staff-created targets every supporter writes to, whatever the address (a federal agency head, an ICE office).
+    FIXED_TARGET = "fixed_target"
 
 
 # Which kind of division each office type hangs off.
@@ -41,7 +52,15 @@ OFFICE_DIVISION = {
     OfficeType.STATE_REPRESENTATIVE: DivisionType.SLDL,
     OfficeType.US_REPRESENTATIVE: DivisionType.CD,
     OfficeType.US_SENATOR: DivisionType.STATE,
+    OfficeType.GOVERNOR: DivisionType.STATE,
+    OfficeType.LIEUTENANT_GOVERNOR: DivisionType.STATE,
+    OfficeType.ATTORNEY_GENERAL: DivisionType.STATE,
+    OfficeType.SECRETARY_OF_STATE: DivisionType.STATE,
+    OfficeType.POLICE_CHIEF: DivisionType.PLACE,
+    OfficeType.FIXED_TARGET: DivisionType.COUNTRY,
 }
+STATEWIDE_EXECUTIVES = (OfficeType.GOVERNOR, OfficeType.LIEUTENANT_GOVERNOR, OfficeType.ATTORNEY_GENERAL,
+                        OfficeType.SECRETARY_OF_STATE)
 
 
 class AgreementStatus(str, enum.Enum):
@@ -59,7 +78,8 @@ class Division(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(255))
     type: Mapped[DivisionType] = mapped_column(_enum(DivisionType), index=True)
     state: Mapped[str] = mapped_column(String(2), index=True)  # lower-case postal code, e.g. "ms"
-    geoid: Mapped[Optional[str]] = mapped_column(String(16), index=True)  # Census GEOID: 28, 28049, 2802, 28037
+    geoid: Mapped[Optional[str]] = mapped_column(String(16), index=True)  # Census GEOID: 28, 28049, 2802, 28037,
+    # 2836000 (place)
     source: Mapped[str] = mapped_column(String(64))
     as_of: Mapped[Optional[dt.date]] = mapped_column(Date)
 

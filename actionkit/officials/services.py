@@ -69,6 +69,9 @@ def ocd_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9._~-]", "", s)
 
 
+COUNTRY_OCD = "ocd-division/country:us"
+
+
 def state_ocd(state: str) -> str:
     return f"ocd-division/country:us/state:{state}"
 
@@ -76,6 +79,11 @@ def state_ocd(state: str) -> str:
 def county_ocd(state: str, county_name: str) -> str:
     base = re.sub(r"\s+(county|parish|borough)$", "", county_name.strip(), flags=re.I)
     return f"{state_ocd(state)}/county:{ocd_slug(base)}"
+
+
+def place_ocd(state: str, place_name: str) -> str:
+    base = re.sub(r"\s+(city|town|village)$", "", place_name.strip(), flags=re.I)
+    return f"{state_ocd(state)}/place:{ocd_slug(base)}"
 
 
 def district_ocd(state: str, kind: DivisionType, number: int | str) -> str:
@@ -98,6 +106,17 @@ class DivisionRecord:
     def for_county(cls, state: str, name: str, geoid: str | None = None) -> "DivisionRecord":
         full = name if re.search(r"\b(county|parish|borough)$", name, re.I) else f"{name} County"
         return cls(county_ocd(state, name), full, DivisionType.COUNTY, state, geoid)
+
+    @classmethod
+    def for_country(cls) -> "DivisionRecord":
+        """The United States, where fixed targets sit (state "us": not one of the states)."""
+        return cls(COUNTRY_OCD, "United States", DivisionType.COUNTRY, "us", None)
+
+    @classmethod
+    def for_place(cls, state: str, name: str, geoid: str | None = None) -> "DivisionRecord":
+        """A Census incorporated place; 'Jackson city' (Census NAME) and 'Jackson' are the same place."""
+        base = re.sub(r"\s+(city|town|village)$", "", name.strip(), flags=re.I)
+        return cls(place_ocd(state, base), base, DivisionType.PLACE, state, geoid)
 
     @classmethod
     def for_district(cls, state: str, kind: DivisionType, number: int | str) -> "DivisionRecord":

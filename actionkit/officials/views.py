@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 from actionkit.db import utcnow
 from actionkit.extensions import db
 from actionkit.officials import admin, responses
-from actionkit.officials.forms import ApplyForm, OfficeForm, ResponseForm, SearchForm, UploadForm
+from actionkit.officials.forms import ApplyForm, FixedTargetForm, OfficeForm, ResponseForm, SearchForm, UploadForm
 from actionkit.officials.importers.ice287g import describe_287g
 from actionkit.officials.models import OfficeType, Position
 from actionkit.officials.services import SourceError
@@ -147,6 +147,32 @@ def _edit_page(office: Any, form: OfficeForm, response_form: ResponseForm) -> tu
                            proposals=admin.pending_channel_changes(office.id), is_admin=_is_admin(),
                            channel_fields=admin.CHANNEL_FIELDS, response_form=response_form,
                            responses=responses.history(office.id), page_title=office.title), status
+
+
+@bp.route("/fixed", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def fixed_targets() -> Any:
+    """Fixed targets every supporter writes to; creating one decides where letters go, so admins only."""
+    form = FixedTargetForm()
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in ("title", "name", "first_name", "last_name", "email",
+                                                     "postal_address", "fax", "web_form_url", "phone", "website")}
+        try:
+            office = admin.create_fixed_target(values)
+        except admin.AdminError as exc:
+            db.session.rollback()
+            form.title.errors = [*form.title.errors, str(exc)]
+        else:
+            audit(_actor(), "official.fixed_target_create", "office", office.id, title=office.title,
+                  holder=office.holder.name if office.holder else None,
+                  channels=[name for name in admin.FIXED_TARGET_CHANNELS if getattr(office, name)])
+            db.session.commit()
+            flash(f"Created {office.title}. Campaigns that write to fixed targets now include it.", "info")
+            return redirect(url_for(".edit", office_id=office.id))
+    status = 422 if form.errors else 200
+    targets = admin.fixed_targets()
+    return render_template("officials/fixed_targets.html", form=form, targets=targets,
+                           problem=admin.fixed_target_problem, page_title="Fixed targets"), status
 
 
 @bp.get("/changes")

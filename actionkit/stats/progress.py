@@ -45,6 +45,7 @@ class OfficeRow:
     county_id: Optional[int]
     letters: Cell
     response: Optional[OfficialResponse] = None
+    calls: Optional[Cell] = None  # None while the campaign has no call records (see calls_by_office)
 
 
 @dataclass
@@ -124,6 +125,12 @@ def load(campaign: Campaign) -> Progress:
                     refreshed_at=state_row.refreshed_at if state_row else None, statuses=dict(count))
 
 
+def calls_by_office(campaign: Campaign) -> dict[int, int]:
+    """Office id -> calls supporters made to it for this campaign. The hook for the call page's rollup: there
+    are no call records yet, so no office has any (and the page shows no calls column)."""
+    return {}
+
+
 def _offices(campaign: Campaign, letters: dict[int, int]) -> list[OfficeRow]:
     """Offices of the campaign's target types that received its letters or have a recorded response; for a
     campaign to sheriffs, every sheriff of its state (the public record covers those not written to yet)."""
@@ -138,13 +145,17 @@ def _offices(campaign: Campaign, letters: dict[int, int]) -> list[OfficeRow]:
     rows = db.session.execute(
         sa.select(Office.id, Office.title, Office.type, Division.id.label("division_id"))
         .join(Division, Division.id == Office.division_id)
-        .where(sa.or_(*clauses), Office.type.in_(types), Division.state == campaign.state)).all()
+        .where(sa.or_(*clauses), Office.type.in_(types),
+               # fixed targets (a federal agency) sit on the country, not the campaign's state
+               sa.or_(Division.state == campaign.state, Office.type == OfficeType.FIXED_TARGET))).all()
     ids = [r.id for r in rows]
     holders = dict(db.session.execute(
         sa.select(Official.office_id, Official.name).where(Official.office_id.in_(ids), Official.left_on.is_(None))
         .order_by(Official.id)).all()) if ids else {}
+    calls = calls_by_office(campaign)
     out = [OfficeRow(r.id, r.title, r.type.value, holders.get(r.id),
                      r.division_id if r.type is OfficeType.SHERIFF else None,
-                     _exact(letters.get(r.id, 0)), latest.get(r.id)) for r in rows]
+                     _exact(letters.get(r.id, 0)), latest.get(r.id),
+                     _exact(calls.get(r.id, 0)) if calls else None) for r in rows]
     order = {t.value: i for i, t in enumerate(OfficeType)}
     return sorted(out, key=lambda r: (order.get(r.office_type, 99), r.title))

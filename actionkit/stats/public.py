@@ -18,6 +18,8 @@ bp = Blueprint("progress", __name__)
 bp.before_request(choose_request_language)
 CACHE_SECONDS = 300
 SORTS = ("county", "status", "supporters")
+OFFICIAL_SORTS = ("office", "response", "letters")
+RESPONSE_ORDER = {"supports": 0, "undecided": 1, "opposes": 2, "no_response": 3, None: 4}
 
 
 @bp.after_request
@@ -62,6 +64,17 @@ def _sorted(rows: list[progress.CountyRow], sort: str) -> list[progress.CountyRo
     return sorted(rows, key=lambda r: r.name)
 
 
+def _sorted_offices(rows: list[progress.OfficeRow], sort: str) -> list[progress.OfficeRow]:
+    """Officials by office (the directory's order), by response (supports first, no response recorded last; the
+    latest response first within each), or by letters received (most first; concealed counts last)."""
+    if sort == "response":
+        return sorted(rows, key=lambda r: (RESPONSE_ORDER[r.response.position.value if r.response else None],
+                                           -(r.response.responded_on.toordinal() if r.response else 0)))
+    if sort == "letters":
+        return sorted(rows, key=lambda r: -(r.letters.shown or 0))
+    return rows
+
+
 def _published_or_404(slug: str) -> Campaign:
     """Live or closed campaigns keep their public record; drafts and unknown slugs are a 404."""
     campaign = campaigns.by_slug(slug)
@@ -75,8 +88,12 @@ def _render(slug: str, template: str) -> tuple[str, int]:
     data = progress.load(campaign)
     sort = request.args.get("sort", "county")
     sort = sort if sort in SORTS else "county"
+    osort = request.args.get("officials", "office")
+    osort = osort if osort in OFFICIAL_SORTS else "office"
     return render_template(template, lang=str(get_locale() or "en"), campaign=campaign, data=data, sort=sort,
-                           counties=_sorted(data.counties, sort), county_map=_map(data),
+                           counties=_sorted(data.counties, sort), county_map=_map(data), osort=osort,
+                           offices=_sorted_offices(data.offices, osort),
+                           has_calls=any(o.calls is not None for o in data.offices),
                            status_label=_status_label, position_label=_position_label), 200
 
 

@@ -439,6 +439,9 @@ def _targets(campaigns: Iterable[Campaign], office_type: str) -> bool:
 OFFICE_LABELS = {
     "sheriff": "Sheriffs", "state_senator": "State senators", "state_representative": "State representatives",
     "us_representative": "U.S. representatives", "us_senator": "U.S. senators",
+    "governor": "Governor", "lieutenant_governor": "Lieutenant governor", "attorney_general": "Attorney general",
+    "secretary_of_state": "Secretary of state", "police_chief": "City police chiefs",
+    "fixed_target": "Fixed targets",
 }
 STATUS_LABELS = {
     "pending": "Pending", "sending": "Sending", "sent": "Sent", "failed": "Failed", "dead": "Gave up",

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from actionkit.letters.forms import SupporterForm
+from actionkit.letters.forms import SupporterForm, paragraph_fits
 from actionkit.stories.models import Consent
 from actionkit.stories.services import MAX_NAME, MAX_TEXT, clean_text
 
@@ -40,6 +40,9 @@ class StoryForm(SupporterForm):
     email = EmailField(_l("Email (optional)"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
                        validators=[Optional(), Length(max=254, message=_l("Your email is too long."))])
     contact_ok = BooleanField(_l("The organizers may contact me about my story."), default=False)
+    # Shown only on campaigns whose letters take a paragraph; off unless the storyteller ticks it.
+    use_in_letters = BooleanField(_l("Also add my story to my letters to my officials, as my own paragraph."),
+                                  default=False)
     website = StringField(_l("Leave this field empty"))  # honeypot
 
     def __init__(self, *args: Any, counties: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
@@ -49,6 +52,11 @@ class StoryForm(SupporterForm):
     def validate_text(self, field: Any) -> None:
         if not clean_text(field.data or ""):
             raise ValidationError(_l("Write your story before sending it."))
+
+    def validate_use_in_letters(self, field: Any) -> None:
+        if field.data and not paragraph_fits(clean_text(self.text.data or "")):
+            raise ValidationError(_l("A letter's paragraph can be up to %(max)s characters, and your story is "
+                                     "longer. Shorten it, or leave this box unticked.", max="2,000"))
 
     def validate_name(self, field: Any) -> None:
         if field.data and any(not ch.isprintable() for ch in field.data):

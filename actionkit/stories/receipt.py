@@ -3,6 +3,7 @@ The link's token is minted here (only its HMAC is stored), so the task carries j
 Story.receipt_sent_at makes a second run send nothing."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from email import policy
@@ -60,6 +61,27 @@ def build(story: Story, token: str) -> EmailMessage:
     msg.set_content(text, cte="quoted-printable")
     msg["Content-Language"] = lang
     return msg
+
+
+def unsent(grace: dt.timedelta, max_age: dt.timedelta, every: dt.timedelta, limit: int = 500,
+           now: Optional[dt.datetime] = None) -> list[int]:
+    """Ids of stories whose receipt was never sent (the broker or the mail server was down at submit time), due
+    now: their age crossed grace, 2 x grace, 4 x grace ... within the last `every` (how often the caller runs),
+    so a long mail outage gets a try at doubling intervals, not one a minute; none older than max_age."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Story.id, Story.created_at).where(
+            Story.email.is_not(None), Story.receipt_sent_at.is_(None), Story.created_at <= now - grace,
+            Story.created_at > now - max_age).order_by(Story.id).limit(20 * limit))
+    due = []
+    for story_id, created_at in rows:
+        created = created_at.replace(tzinfo=dt.timezone.utc) if created_at.tzinfo is None else created_at
+        age, mark = now - created, grace
+        while mark * 2 <= age:
+            mark *= 2
+        if age - mark < every:
+            due.append(story_id)
+    return due[:limit]
 
 
 def send_receipt(story_id: int) -> bool:

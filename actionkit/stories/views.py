@@ -18,7 +18,7 @@ from actionkit.i18n import choose_request_language
 from actionkit.letters import guards
 from actionkit.letters.confirmation import public_url
 from actionkit.letters.tasks import publish
-from actionkit.letters.views import form_error_list
+from actionkit.letters.views import form_error_list, offer_paragraph, offers_paragraph
 from actionkit.staff.auth import role_required
 from actionkit.staff.models import Role
 from actionkit.staff.services import audit
@@ -43,6 +43,7 @@ def _lang() -> str:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    context.setdefault("signed", _signed())
     return render_template(template, lang=_lang(), **context), status
 
 
@@ -92,7 +93,16 @@ def _too_many(exc: Exception) -> tuple[str, int]:
 
 
 def _form(campaign: Campaign, **kwargs: Any) -> StoryForm:
-    return StoryForm(counties=services.counties(campaign.state), **kwargs)
+    form = StoryForm(counties=services.counties(campaign.state), **kwargs)
+    if not offers_paragraph(campaign) or _signed():  # letters that take no paragraph, or already sent
+        del form.use_in_letters
+    return form
+
+
+def _signed() -> int | None:
+    """1 when the story form was opened from the letters' thank-you page: those letters are already on their way,
+    so the story is not offered as their paragraph (it would only start a second signature)."""
+    return 1 if request.args.get("signed") == "1" else None
 
 
 @bp.route("/act/<slug>/story", methods=["GET", "POST"])
@@ -120,7 +130,13 @@ def write(slug: str) -> Any:
         publish(tasks.send_receipt, story.id)  # after commit: the row exists; only its id travels
     # The code is shown once, on this response (never cached, never in a URL we redirect to).
     delete_url = f"{public_url()}{url_for('stories.delete', lang=_lang())}"
-    return _page("stories/thanks.html", campaign=campaign, code=code, story=story, delete_url=delete_url)
+    use_in_letters = "use_in_letters" in form and bool(form.use_in_letters.data)
+    html, status = _page("stories/thanks.html", campaign=campaign, code=code, story=story, delete_url=delete_url,
+                         for_letters=use_in_letters)
+    resp = current_app.make_response((html, status))
+    if use_in_letters:  # their explicit choice: the text rides in a sealed cookie to the letters page, not a URL
+        offer_paragraph(resp, campaign, story.text or "")
+    return resp
 
 
 @bp.get("/act/<slug>/stories")

@@ -239,7 +239,7 @@ INVALID = [
     ("slug with a double hyphen", {"slug": "end--287g"}, "lower-case letters"),
     ("slug too long", {"slug": "a" * 81}, "Field cannot be longer than 80 characters"),
     ("no target", {"target_types": []}, "Choose at least one kind of official"),
-    ("unknown target", {"target_types": ["sheriff", "governor"]}, "&#39;governor&#39; is not a valid choice"),
+    ("unknown target", {"target_types": ["sheriff", "mayor"]}, "&#39;mayor&#39; is not a valid choice"),
     ("unknown state", {"state": "xx"}, "Not a valid choice"),
     ("unknown personalisation", {"personalisation": "anything"}, "Not a valid choice"),
     ("unknown letter language", {"letter_language": "fr"}, "Not a valid choice"),
@@ -520,6 +520,7 @@ def test_the_editor_says_how_pacing_spreads_letters_out(editor_client: FlaskClie
     page = editor_client.get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
     assert "Pacing is off" in " ".join(page.split())
 
+
 def test_the_editor_chooses_the_topics_statement_and_replies_of_letters_to_congress(editor_client: FlaskClient) -> None:
     page = editor_client.get("/staff/campaigns/new").get_data(as_text=True)
     assert re.search(r'<input checked id="cwc_topics-\d+" name="cwc_topics" type="checkbox" value="Immigration">',
@@ -534,3 +535,18 @@ def test_the_editor_chooses_the_topics_statement_and_replies_of_letters_to_congr
     assert bad.status_code == 422 and "Library of Congress policy area" in bad.get_data(as_text=True)
     wrong = editor_client.post(f"/staff/campaigns/{campaign.id}", data=campaign_form(cwc_topics=["Pizza"]))
     assert wrong.status_code == 422
+
+
+def test_editor_lists_the_new_target_types_with_templates_and_previews(editor_client: FlaskClient) -> None:
+    page = html.unescape(editor_client.get("/staff/campaigns/new").get_data(as_text=True))
+    for kind, label in (("governor", "Governor"), ("lieutenant_governor", "Lieutenant governor"),
+                        ("attorney_general", "Attorney general"), ("secretary_of_state", "Secretary of state"),
+                        ("police_chief", "City police chief"), ("fixed_target", "Fixed targets")):
+        assert f'value="{kind}"' in page and label in page
+        assert f'name="tpl_{kind}_en-body"' in page and f'name="tpl_{kind}_es-body"' in page
+    for key, greeting in (("tpl_governor_en", "Dear Governor Doe,"), ("tpl_police_chief_en", "Dear Chief Doe,"),
+                          ("tpl_fixed_target_en", "Dear Pat Doe,")):
+        data = campaign_form(key=key, **{f"{key}-subject": "End 287(g)",
+                                         f"{key}-body": "Dear {{ official.salutation }},\n{{ official.title }}"})
+        result = editor_client.post("/staff/campaigns/preview", data=data).get_json()
+        assert result["ok"] is True and result["body"].startswith(greeting), result

@@ -95,7 +95,7 @@ def test_real_sheets_link_sheriff_seats(seats):
     assert ag.moa_url == "https://www.ice.gov/doclib/287gMOA/MississippiAttorneyGeneralsOffice_TFM_MOA_03.17.2025.pdf"
     assert participating.problems == [
         "participatingAgencies07182025pm.xlsx:472: Mississippi Attorney General's Office, Task Force Model: "
-        "not a sheriff's office (State Agency); stored without a sheriff seat"]
+        "no attorney general seat in the directory; stored without a seat"]
     assert {(a.moa_url, a.as_of, a.source) for a in agreements() if a.office_id} == {(None, JULY_18, "ice_287g")}
 
     again = load_real_sheets(seats)
@@ -255,3 +255,25 @@ def test_select_prefers_xlsx_and_orders_by_date_then_status():
     assert ice287g.select(paths) == [
         a / "participatingAgencies12012024.xlsx", a / "participatingAgencies07182025pm.xlsx",
         b / "participatingAgencies07182025pm_MS.csv", a / "pendingAgencies07182025pm.xlsx"]
+
+
+def test_attorney_generals_agreement_is_shown_on_the_ag_office(seats, shared_data):
+    """The MS Attorney General's Office itself holds a Task Force Model agreement: with the statewide officials
+    loaded, ICE's row links to the attorney general's seat and `officials show` lists it there."""
+    from actionkit.officials.importers import executive
+    from actionkit.officials.models import OfficeType
+    from actionkit.officials.services import describe_division
+
+    executive.load(shared_data / "openstates-ms" / "executive", "ms", ImportContext(as_of=dt.date(2026, 8, 5)))
+    participating, _ = load_real_sheets(seats)
+    assert participating.problems == []
+    [ag] = [a for a in agreements() if a.agency == "Mississippi Attorney General's Office"]
+    assert ag.office.type is OfficeType.ATTORNEY_GENERAL and ag.office.holder.name == "Lynn Fitch"
+    assert ice287g.describe_287g(ag.office) == (
+        "Mississippi Attorney General's Office: 287(g) Task Force Model agreement, signed 2025-03-17")
+    [state] = find_divisions("ocd-division/country:us/state:ms")
+    shown = {o["type"]: o["agreements_287g"] for o in describe_division(state)["offices"]}
+    assert shown["attorney_general"] == [{"agency": "Mississippi Attorney General's Office",
+                                          "support_type": "Task Force Model", "status": "participating",
+                                          "signed_on": dt.date(2025, 3, 17), "as_of": JULY_18}]
+    assert shown["governor"] == []

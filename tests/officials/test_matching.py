@@ -14,7 +14,7 @@ from actionkit.extensions import db
 from actionkit.officials import matching
 from actionkit.officials.geocoders import parse_coordinates_response, parse_response
 from actionkit.officials.matching import Accuracy, AddressError, choose, match, match_point, resolve_pending
-from actionkit.officials.models import DivisionType, GeocodeCacheEntry, OfficeType
+from actionkit.officials.models import STATEWIDE_EXECUTIVES, DivisionType, GeocodeCacheEntry, OfficeType
 from tests.officials.conftest import CENSUS_FIXTURES
 
 JACKSON = "400 High St, Jackson, MS 39201"
@@ -121,7 +121,8 @@ def test_cache_rows_hold_districts_only_never_the_address(ms_app):
     assert all(len(k) == 64 for k in keys) and plain not in keys
     payload = rows[0]["divisions"]
     payload = json.loads(payload) if isinstance(payload, str) else payload
-    assert set(payload) == {"state", "county", "cd", "sldu", "sldl"}
+    assert set(payload) == {"state", "county", "cd", "sldu", "sldl", "place"}
+    assert payload["place"] == {"geoid": "2836000", "name": ""}  # the city's name would say where they live
     assert all(set(v) == {"geoid", "name"} for v in payload.values())
 
 
@@ -168,7 +169,8 @@ def test_geocoder_500_falls_back_to_the_zip_and_the_supporter_picks_in_a_split_z
     assert (m.accuracy, m.source, m.needs_confirmation, m.retryable) == (Accuracy.ZIP, "zip", True, True)
     assert m.divisions[DivisionType.COUNTY].name == "Hinds County"
     assert numbers(m.candidates[DivisionType.CD]) == [2, 3]
-    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE}
+    # no ZIP or county shape says which city: police chiefs wait for the full match too
+    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE, OfficeType.POLICE_CHIEF}
     assert {"geocoder_unavailable", "zip_only", "zip_spans_districts", "levels_pending"} <= set(m.warnings)
     assert OfficeType.US_REPRESENTATIVE not in m.offices and len(m.offices[OfficeType.US_SENATOR]) == 2
     assert len(fake_census.requests) == 2  # one retry
@@ -224,7 +226,10 @@ def test_geocoder_down_and_unknown_zip_still_accepts_with_everything_pending(ms_
     m = match("12 Elm St, Nowhere, MS 39999")
     assert (m.accuracy, m.source, m.retryable) == (Accuracy.NONE, "none", True)
     assert set(m.divisions) == {DivisionType.STATE} and len(m.offices[OfficeType.US_SENATOR]) == 2
-    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR}
+    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR, OfficeType.FIXED_TARGET} - set(STATEWIDE_EXECUTIVES)
+    # The statewide officials hang off the state, so they are matched even with the geocoder down.
+    assert [o.holder.name for o in m.offices[OfficeType.GOVERNOR]] == ["Tate Reeves"]
+    assert [o.holder.name for o in m.offices[OfficeType.ATTORNEY_GENERAL]] == ["Lynn Fitch"]
 
 
 def test_circuit_breaker_stops_calling_a_dead_geocoder(ms_app, fake_census):
@@ -360,7 +365,8 @@ def test_match_point_uses_the_boundary_files_when_the_geocoder_is_down(ms_app, f
     m = match_point(*HATTIESBURG_POINT)
     assert (m.accuracy, m.source, m.retryable) == (Accuracy.ROOFTOP, "boundaries", True)
     assert m.divisions[DivisionType.COUNTY].name == "Forrest County" and m.divisions[DivisionType.CD].geoid == "2804"
-    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE}
+    # no ZIP or county shape says which city: police chiefs wait for the full match too
+    assert m.pending == {OfficeType.STATE_SENATOR, OfficeType.STATE_REPRESENTATIVE, OfficeType.POLICE_CHIEF}
     near_line = match_point(32.3500, -90.1760)  # ~70 m from the CD 2/3 line in the 1:20m file
     assert numbers(near_line.candidates[DivisionType.CD]) == [2, 3] and "near_district_line" in near_line.warnings
     with pytest.raises(AddressError) as err:
@@ -397,7 +403,7 @@ def test_match_point_without_boundaries_or_geocoder_only_knows_the_state(app, fa
     fake_census.mode = "500"
     m = match_point(*CAPITOL_POINT)
     assert m.accuracy is Accuracy.NONE and not m.offices  # empty directory: only the state is known
-    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR}
+    assert m.pending == set(OfficeType) - {OfficeType.US_SENATOR, OfficeType.FIXED_TARGET} - set(STATEWIDE_EXECUTIVES)
 
 
 def test_cli_match_prints_the_match(ms_app):
@@ -414,3 +420,53 @@ def test_cli_match_prints_the_match(ms_app):
     assert result.exit_code == 1 and "P.O. box" in result.output and "address_po_box" in result.output
     result = runner.invoke(args=["officials", "match", JACKSON, "--levels", "mayor"])
     assert result.exit_code == 2
+
+
+def test_outside_any_incorporated_place_the_sheriff_is_local_law_enforcement(ms_app):
+    body = fixture("ms_400_high_st_jackson.json")
+    body["result"]["addressMatches"][0]["geographies"]["Incorporated Places"] = []  # Census: in no place
+    levels = [OfficeType.SHERIFF, OfficeType.POLICE_CHIEF]
+    m = match(JACKSON, levels, geocoder=StubGeocoder(body))
+    assert m.complete and not m.pending and DivisionType.PLACE not in m.divisions
+    assert m.absent == {DivisionType.PLACE} and "no_city_police" in m.warnings
+    assert [o.title for o in m.offices[OfficeType.SHERIFF]] == ["Sheriff of Hinds County"]
+    assert "sheriff is your local law enforcement" in matching.message("no_city_police")
+    db.session.commit()
+    again = match(JACKSON, levels, geocoder=StubGeocoder(body))
+    assert again.source == "cache" and again.absent == {DivisionType.PLACE} and "no_city_police" in again.warnings
+    # A campaign without police chiefs is not told about city police at all.
+    assert "no_city_police" not in match(JACKSON, [OfficeType.SHERIFF], geocoder=StubGeocoder(body)).warnings
+
+
+@pytest.mark.parametrize("layer", [None, [{"status": "Layer query encountered an error: java.lang.RuntimeException"}]])
+def test_answer_without_the_places_layer_leaves_police_chiefs_pending_for_a_retry(ms_app, layer):
+    body = fixture("ms_400_high_st_jackson.json")
+    geos = body["result"]["addressMatches"][0]["geographies"]
+    if layer is None:
+        del geos["Incorporated Places"]
+    else:
+        geos["Incorporated Places"] = layer
+    levels = [OfficeType.SHERIFF, OfficeType.POLICE_CHIEF]
+    m = match(JACKSON, levels, geocoder=StubGeocoder(body))
+    assert m.pending == {OfficeType.POLICE_CHIEF} and m.retryable and "levels_pending" in m.warnings
+    assert [o.title for o in m.offices[OfficeType.SHERIFF]] == ["Sheriff of Hinds County"]
+    assert "no_city_police" not in m.warnings
+    db.session.commit()
+    # The cached answer lacks the place: a police-chief campaign asks the geocoder again (which now answers).
+    full = fixture("ms_400_high_st_jackson.json")
+    retried = matching.resolve_pending(JACKSON, levels, geocoder=StubGeocoder(full))
+    assert retried is not None and retried.source == "census"
+    # Jackson has no police chief in this directory: said so, nothing left pending
+    assert retried.absent == {DivisionType.PLACE} and "place_not_in_directory" in retried.warnings
+
+
+def test_a_city_not_in_the_directory_stays_that_after_a_choice(ms_app):
+    """Two addresses (Northside Dr E/W), both in Jackson, which has no police chief here: after the supporter picks
+    a district the page still says the city is not in the directory, never that they have no city police."""
+    levels = [OfficeType.US_REPRESENTATIVE, OfficeType.POLICE_CHIEF]
+    m = match("1500 Northside Dr, Jackson, MS", levels,
+              geocoder=StubGeocoder(fixture("ms_1500_northside_dr_jackson_multiple.json")))
+    assert "place_not_in_directory" in m.warnings and "no_city_police" not in m.warnings
+    picked = choose(m, m.candidates[DivisionType.CD][0])
+    assert "place_not_in_directory" in picked.warnings and "no_city_police" not in picked.warnings
+    assert OfficeType.POLICE_CHIEF not in picked.pending

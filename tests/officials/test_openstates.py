@@ -83,9 +83,11 @@ def test_cli_sync_loads_every_seat_of_the_real_folder(app, shared_data):
     result = app.test_cli_runner().invoke(args=["officials", "sync", "--state", "MS", "--from", str(root)])
     assert result.exit_code == 0, result.output
     assert "openstates: 174 created, 0 updated, 0 vacated, 0 unchanged, 0 problems" in result.output
-    # The command records the canonical path it read (symlinks resolved), e.g. ../shared -> /work/shared.
-    assert [r.location for r in db.session.scalars(db.select(SyncRun))] == [str((root / "legislature").resolve())]
-    offices = db.session.scalars(db.select(Office)).all()
+    # The command records the canonical path it read (symlinks resolved), e.g. ../shared -> /work/shared; the
+    # folder also holds the statewide executives (their own importer, tests/officials/test_executive.py).
+    assert [r.location for r in db.session.scalars(db.select(SyncRun))] == [
+        str((root / "legislature").resolve()), str((root / "executive").resolve())]
+    offices = db.session.scalars(db.select(Office).where(Office.type.in_(openstates.SCOPE_TYPES))).all()
     senate = [o for o in offices if o.type is OfficeType.STATE_SENATOR]
     house = [o for o in offices if o.type is OfficeType.STATE_REPRESENTATIVE]
     assert len(senate) == 52 and len(house) == 122
@@ -112,7 +114,8 @@ def test_cli_sync_loads_every_seat_of_the_real_folder(app, shared_data):
     report = _load(root / "legislature", LATER)
     assert report.counts() == {"created": 0, "updated": 0, "vacated": 0, "unchanged": 174, "problems": 0}
     assert report.changes == []
-    assert (_count(Office), _count(Official), _count(Division)) == (174, 174, 174)
+    # + the four statewide seats on the state division; the secretary of state's file has no current holder
+    assert (_count(Office), _count(Official), _count(Division)) == (174 + 4, 174 + 3, 174 + 1)
 
 
 def test_changed_email_updates(app, shared_data, tmp_path):

@@ -347,3 +347,47 @@ def test_import_refuses_large_files_and_odd_tokens(app: Flask, editor_client: Fl
         assert follow.status_code in (200, 404)
     with pytest.raises(admin.AdminError):
         admin.upload_path(Path(app.instance_path), "../secret_key")
+
+
+# --- fixed targets and the police chiefs upload ------------------------------------------------------------------
+
+def test_admin_creates_a_fixed_target_with_channels_audited(admin_client: FlaskClient) -> None:
+    resp = admin_client.post("/staff/officials/fixed", data={
+        "title": "Secretary of Homeland Security", "name": "Pat Example", "last_name": "Example",
+        "postal_address": "Department of Homeland Security, 2707 Martin Luther King Jr Ave SE, Washington, DC 20528",
+        "web_form_url": "https://www.dhs.gov/contact-us"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    [office] = admin.fixed_targets()
+    assert (office.type, office.division.ocd_id, office.holder.name) == (
+        OfficeType.FIXED_TARGET, "ocd-division/country:us", "Pat Example")
+    assert office.email is None and office.web_form_url == "https://www.dhs.gov/contact-us"
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "official.fixed_target_create"))
+    assert entry.details["channels"] == ["postal_address", "web_form_url"]
+    page = admin_client.get("/staff/officials/fixed").get_data(as_text=True)
+    assert "Secretary of Homeland Security" in page and "postal, web form" in page
+
+
+def test_a_fixed_target_nobody_can_reach_is_refused(admin_client: FlaskClient, editor_client: FlaskClient) -> None:
+    resp = admin_client.post("/staff/officials/fixed", data={"title": "Director of ICE", "phone": "202-555-0100"})
+    assert resp.status_code == 422
+    assert "Give at least one way to reach this target" in html.unescape(resp.get_data(as_text=True))
+    assert admin.fixed_targets() == []
+    admin_client.post("/staff/officials/fixed", data={"title": "Director of ICE", "email": "ice@example.org"})
+    twice = admin_client.post("/staff/officials/fixed", data={"title": "director of ice", "email": "x@example.org"})
+    assert twice.status_code == 422 and "already exists" in html.unescape(twice.get_data(as_text=True))
+    # Creating a target decides where letters go: admins only.
+    assert editor_client.post("/staff/officials/fixed", data={"title": "X", "email": "x@example.org"}).status_code \
+        == 403
+
+
+def test_police_chiefs_csv_upload_previews_then_creates_the_office(app: Flask, admin_client: FlaskClient) -> None:
+    csv_text = "place_geoid,place,chief_name,email\n2836000,Jackson,Pat Example,police@example.org\n"
+    page = html.unescape(_upload(admin_client, csv_text, "police-chiefs.csv").get_data(as_text=True))
+    assert "Chief of Police of Jackson" in page and "create" in page
+    token = re.search(r'/staff/officials/import/([0-9a-f]{32})"', page).group(1)  # type: ignore[union-attr]
+    done = admin_client.post(f"/staff/officials/import/{token}",
+                             data={"state": "ms", "file_name": "police-chiefs.csv", "apply": "Apply"})
+    assert done.status_code == 302
+    office = db.session.scalar(db.select(Office).where(Office.type == OfficeType.POLICE_CHIEF))
+    assert office.holder.name == "Pat Example" and office.division.geoid == "2836000"
+    assert db.session.scalar(db.select(SyncRun)).source == "police_chiefs"

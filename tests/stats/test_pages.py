@@ -486,3 +486,14 @@ def test_email_confirmation_counts_confirmed_and_unconfirmed(client, login, app)
     assert cells["Unconfirmed, waiting for the link"] == "&lt;5"
     assert cells["Unconfirmed, expired and erased"] == "6"
     assert "checks-h" not in client.get("/staff/stats/plain").get_data(as_text=True)
+
+
+def test_the_office_type_filter_knows_the_new_target_types(client, login, world):
+    """The stats filter lists every office type (the page broke on a type it had no label for)."""
+    login(Role.VIEWER)
+    response = client.get("/staff/stats", query_string={"office_type": "fixed_target"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for value, label in (("governor", "Governor"), ("attorney_general", "Attorney general"),
+                         ("police_chief", "City police chiefs"), ("fixed_target", "Fixed targets")):
+        assert f'value="{value}"' in html and label in html

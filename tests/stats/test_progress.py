@@ -94,3 +94,57 @@ def test_spanish_sorting_printable_and_drafts(client, own_world):  # type: ignor
     own_world.alpha.status = CampaignStatus.CLOSED
     db.session.commit()
     assert client.get("/act/alpha/progress").status_code == 200  # the public record outlives the campaign
+
+
+def test_officials_sort_by_response_and_letters_and_print_keeps_the_order(client, own_world):  # type: ignore[no-untyped-def]
+    world = own_world
+    responses.record(world.sheriffs["Carroll"], Position.SUPPORTS, dt.date(2026, 4, 1), note="Will end it.")
+    responses.record(world.sheriffs["Adams"], Position.OPPOSES, dt.date(2026, 3, 2))
+    db.session.commit()
+
+    def officials(url: str) -> list[str]:
+        return [r[0] for r in read_page(client.get(url).get_data(as_text=True)).tables["officials-table"][1:]]
+
+    by_office = officials("/act/alpha/progress")
+    by_response = officials("/act/alpha/progress?officials=response")
+    assert by_response[0].startswith("Sheriff Carroll") and by_response[1].startswith("Sheriff Adams")
+    assert sorted(by_response) == sorted(by_office) and by_response != by_office
+    letters = [r[1] for r in read_page(client.get("/act/alpha/progress?officials=letters").get_data(
+        as_text=True)).tables["officials-table"][1:]]
+    shown = [int(n) for n in letters if n.isdigit()]
+    assert shown == sorted(shown, reverse=True) and letters[-1] == "<5"  # most first; concealed counts last
+    assert officials("/act/alpha/progress?officials=nonsense") == by_office
+    html = client.get("/act/alpha/progress?officials=response&sort=status&lang=es").get_data(as_text=True)
+    assert 'aria-sort="ascending"><a href="/act/alpha/progress?lang=es&amp;sort=status&amp;officials=response' in html
+    link = re.search(r'href="([^"]+)" id="print-link"', html).group(1).replace("&amp;", "&")
+    assert "sort=status" in link and "officials=response" in link
+    assert officials(link)[0].startswith("Sheriff Carroll")  # the printed page in the order chosen on screen
+
+
+def test_calls_column_appears_only_with_call_records_and_is_suppressed(client, own_world, monkeypatch):  # type: ignore[no-untyped-def]
+    from actionkit.stats import progress
+
+    assert progress.calls_by_office(own_world.alpha) == {}  # the hook: no call records yet
+    assert "<th scope=\"col\" class=\"num\">Calls</th>" not in client.get("/act/alpha/progress").get_data(as_text=True)
+    monkeypatch.setattr(progress, "calls_by_office", lambda campaign: {own_world.sheriffs["Adams"].id: 9,
+                                                                        own_world.sheriffs["Carroll"].id: 2})
+    page = read_page(client.get("/act/alpha/progress").get_data(as_text=True))
+    rows = {r[0].split("\n")[0]: r for r in page.tables["officials-table"]}
+    header = page.tables["officials-table"][0]
+    assert header[2] == "Calls"
+    adams = next(r for k, r in rows.items() if k.startswith("Sheriff Adams"))
+    carroll = next(r for k, r in rows.items() if k.startswith("Sheriff Carroll"))
+    assert adams[2] == "9" and carroll[2] == "<5"
+def test_fixed_targets_appear_with_their_response(client, own_world):  # type: ignore[no-untyped-def]
+    """A fixed target sits on the country division, not the campaign's state: it is still on the public page."""
+    from actionkit.officials import admin
+
+    dhs = admin.create_fixed_target({"title": "Secretary of Homeland Security", "name": "Pat Example",
+                                     "email": "secretary@dhs.example.org"})
+    own_world.alpha.target_types = [*own_world.alpha.target_types, "fixed_target"]
+    responses.record(dhs, Position.OPPOSES, dt.date(2026, 3, 5), note="Refused in a letter.",
+                     source_url="https://news.example.org/dhs")
+    db.session.commit()
+    html = client.get("/act/alpha/progress").get_data(as_text=True)
+    row = next(r for r in read_page(html).tables["officials-table"] if r[0].startswith("Pat Example"))
+    assert "Secretary of Homeland Security" in row[0] and "Refused in a letter." in row[2]

@@ -43,9 +43,9 @@ class ImportContext:
 
 def _modules() -> list[ModuleType]:
     from actionkit.officials.importers import (
-        boundaries, congress, counties, ice287g, openstates, sheriffs, snapshot, zips,
+        boundaries, congress, counties, executive, ice287g, openstates, police_chiefs, sheriffs, snapshot, zips,
     )
-    mods = [snapshot, counties, congress, openstates, sheriffs, ice287g, boundaries, zips]
+    mods = [snapshot, counties, congress, openstates, executive, sheriffs, police_chiefs, ice287g, boundaries, zips]
     return sorted(mods, key=lambda m: m.ORDER)
 
 

@@ -17,13 +17,16 @@ from typing import Any, Generator, Optional
 from xml.etree import ElementTree
 
 import openpyxl
+from sqlalchemy.orm import selectinload
 from openpyxl.utils.datetime import from_excel
 
 from actionkit.extensions import db
 from actionkit.officials.importers import ImportContext
 from actionkit.officials.importers.counties import read_text
-from actionkit.officials.importers.sheriffs import SheriffIndex, sheriff_index
-from actionkit.officials.models import Agreement287g, AgreementStatus, Office
+from actionkit.officials.importers.sheriffs import SheriffIndex, county_key, sheriff_index
+from actionkit.officials.models import (
+    STATEWIDE_EXECUTIVES, Agreement287g, AgreementStatus, Division, DivisionType, Office, OfficeType,
+)
 from actionkit.officials.services import STATE_NAMES, SourceError, SyncReport
 
 KIND = "ice_287g"
@@ -296,8 +299,35 @@ def select(paths: list[Path]) -> list[Path]:
     return sorted(keep, key=lambda p: (date_from_name(p) or dt.date.min, rank[status_from_name(p)], str(p)))
 
 
-def _match(row: AgreementRow, index: SheriffIndex) -> tuple[Optional[Office], Optional[str]]:
-    """The sheriff seat a row is about, or (None, why not)."""
+def _statewide(state: str) -> dict[OfficeType, Office]:
+    """The state's statewide executive seats (the attorney general's office can hold an agreement itself)."""
+    offices = db.session.scalars(
+        db.select(Office).join(Division)
+        .where(Division.state == state, Division.type == DivisionType.STATE, Office.type.in_(STATEWIDE_EXECUTIVES))
+    ).all()
+    return {o.type: o for o in offices}
+
+
+def _police(state: str) -> dict[str, Office]:
+    """The state's city police chief seats by loosely compared place name ('Jackson' -> office)."""
+    offices = db.session.scalars(
+        db.select(Office).join(Division)
+        .where(Division.state == state, Office.type == OfficeType.POLICE_CHIEF).options(selectinload(Office.division))
+    ).all()
+    return {county_key(o.division.name): o for o in offices}
+
+
+def _match(row: AgreementRow, index: SheriffIndex, statewide: dict[OfficeType, Office] | None = None,
+           police: dict[str, Office] | None = None) -> tuple[Optional[Office], Optional[str]]:
+    """The seat a row is about (a sheriff, the attorney general for the state's AG office, a city's police
+    chief for "<Place> Police Department"), or (None, why not)."""
+    if "attorney general" in row.agency.lower():
+        office = (statewide or {}).get(OfficeType.ATTORNEY_GENERAL)
+        return (office, None) if office else (None, "no attorney general seat in the directory")
+    city = re.match(r"(?:city of\s+)?(.+?)\s+police\s+department", row.agency, re.I)
+    if city:
+        office = (police or {}).get(county_key(city.group(1)))
+        return (office, None) if office else (None, f"no police chief of {city.group(1)!r} in the directory")
     is_sheriff = (row.agency_type or "").lower() == "county" or "sheriff" in row.agency.lower()
     if not is_sheriff:
         return None, f"not a sheriff's office ({row.agency_type or 'no TYPE'})"
@@ -327,15 +357,17 @@ def load(path: Path, state: str, ctx: ImportContext) -> SyncReport:
     report = SyncReport(KIND)
     report.problems.extend(f"{path.name}: {p}" for p in sheet.problems)
     index = sheriff_index(state)
+    statewide = _statewide(state)
+    police = _police(state)
 
     existing = db.session.scalars(db.select(Agreement287g).where(Agreement287g.state == state)).all()
     by_key = {(a.agency.casefold(), a.support_type.casefold(), a.status): a for a in existing}
     seen: set[int] = set()
     for row in ctx.progress(sheet.rows, len(sheet.rows), f"{KIND} {status.value} {state.upper()}"):
-        office, why = _match(row, index)
+        office, why = _match(row, index, statewide, police)
         if office is None:
             report.problems.append(f"{path.name}:{row.line}: {row.agency}, {row.support_type}: {why}; "
-                                   "stored without a sheriff seat")
+                                   "stored without a seat")
         agreement = by_key.get((*row.key, status))
         notes: list[str] = []
         converted = False
