@@ -331,3 +331,16 @@ def test_ceilings_default_to_five_for_the_senate_and_none_for_the_house(tmp_path
 def test_bad_ceiling_stops_start_up_with_a_clear_message(tmp_path, value):
     with pytest.raises(ConfigError, match="ACTIONKIT_CWC__senate_max_per_second must be a whole number"):
         create_app(_config("sqlite://", tmp_path, CWC={"senate_max_per_second": value}))
+
+
+def test_a_house_refusal_of_only_the_delivery_id_means_it_already_took_the_letter(app, house):
+    """A worker killed after the House accepted a letter retries it with the same DeliveryId: that is sent, not
+    a permanent failure moving the letter to a second channel (a second copy)."""
+    channel = cwc.CwcChannel(app.config["CWC"])
+    assert channel.send(letter(41)).result is Result.SENT
+    again = channel.send(letter(41))
+    assert (again.result, again.provider_ref) == (Result.SENT, cwc.delivery_id(41))
+    assert house.received[cwc.delivery_id(41)] == 2 and len(house.delivered) == 1
+    mixed = cwc.classify(400, b"<Errors><Error>The 'DeliveryId' element is invalid</Error>"
+                              b"<Error>Invalid email</Error></Errors>", "house", "x")
+    assert mixed.result is Result.PERMANENT
