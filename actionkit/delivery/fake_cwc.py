@@ -180,6 +180,7 @@ class FakeCwc:
     delivered: dict[str, bytes] = field(default_factory=dict)  # DeliveryId -> document
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path, status), no bodies
     received: Counter[str] = field(default_factory=Counter)  # DeliveryId -> times posted to /v2/message
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each message taken
 
     def __post_init__(self) -> None:
         if self.chamber not in ("house", "senate") or self.mode not in MODES:
@@ -244,6 +245,7 @@ class FakeCwc:
                     return 409, "application/xml", _errors(["The DeliveryId has already been used."])
                 return 400, "application/xml", _errors(["The 'DeliveryId' element is invalid: already used."])
             self.delivered[delivery] = body
+            self.accepted_at.append(time.monotonic())
         return (201 if self.chamber == "senate" else 200), "application/xml", b"<Result>accepted</Result>"
 
 

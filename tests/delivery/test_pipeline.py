@@ -20,6 +20,7 @@ from actionkit.delivery.fake_cwc import FakeCwc
 from actionkit.delivery.fake_lob import FakeLob
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
+from actionkit.letters.models import Letter
 from tests.conftest import BROKER_URL, _config
 from tests.delivery.conftest import free_port, seed_deliveries, status_counts, wait_for
 from tests.factories import make_action, make_campaign, make_office
@@ -275,3 +276,24 @@ def test_a_fax_provider_outage_delays_letters_and_loses_none(app, start_worker):
         assert wait_for(lambda: status_counts() == Counter(sent=20), timeout=60), (status_counts(), worker.log())
     seen = Counter(fax["delivery"] for fax in provider.faxes)
     assert seen == Counter({fax_channel.reference(i): 1 for i in ids})  # every letter once, none lost, none twice
+
+
+def test_the_senate_rate_ceiling_holds_across_worker_processes(app, start_worker):
+    """Two workers of two processes each send 24 Senate letters at once: never more than the ceiling (3) in
+    any one second at the stand-in, none lost, no attempt spent on waiting."""
+    ids = seed_channel(24, Channel.CWC, "SMS01")
+    for letter in db.session.scalars(db.select(Letter).join(Delivery).where(Delivery.id.in_(ids))):
+        letter.office_type = "us_senator"
+    db.session.commit()
+    with FakeCwc(chamber="senate", api_key="k-senate", agent=CWC_AGENT["delivery_agent"], offices=["SMS01"]) as fake:
+        env = {"ACTIONKIT_CWC": json.dumps({**CWC_AGENT, "senate_url": fake.url, "senate_api_key": "k-senate",
+                                            "senate_maintenance": "", "senate_max_per_second": 3})}
+        workers = [start_worker(concurrency=2, beat=i == 0, delivery=FAST, celery=SHORT_LIMITS, env_extra=env)
+                   for i in range(2)]
+        assert services.enqueue(ids) == 24
+        assert wait_for(lambda: status_counts() == Counter(sent=24), timeout=40), (status_counts(), workers[0].log())
+    times = sorted(fake.accepted_at)
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 3, times
+    assert times[-1] - times[0] >= 24 / 3 - 1.5  # the ceiling, not the workers, set the pace
+    assert set(db.session.scalars(db.select(Delivery.attempts).where(Delivery.id.in_(ids)))) == {1}
