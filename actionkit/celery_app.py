@@ -5,7 +5,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from celery import Celery, Task
 from celery.schedules import crontab
@@ -121,9 +121,9 @@ class Publisher:
                 pass
 
 
-def publish_many(task_name: str, arg_lists: Sequence[Sequence[Any]]) -> int:
-    """Publish `task_name` once per argument list (ids only) after the commit that wrote its rows; the number
-    published. Never raises and never waits for the broker longer than ACTIONKIT_DELIVERY__publish_timeout
+def publish_many(task_name: str, arg_lists: Sequence[Sequence[Any]], countdown: Optional[float] = None) -> int:
+    """Publish `task_name` once per argument list (ids only) after the commit that wrote its rows (run no sooner
+    than `countdown` seconds from now, when given: a wake-up, never the schedule itself); the number published. Never raises and never waits for the broker longer than ACTIONKIT_DELIVERY__publish_timeout
     (connect, then each send; no kombu retries): what is not published is left to the periodic sweeps."""
     if not arg_lists:
         return 0
@@ -135,7 +135,7 @@ def publish_many(task_name: str, arg_lists: Sequence[Sequence[Any]]) -> int:
         try:
             producer, reused = Publisher.producer(celery, timeout)
             for args in arg_lists[published:]:
-                celery.send_task(task_name, args=list(args), producer=producer, retry=False)
+                celery.send_task(task_name, args=list(args), producer=producer, retry=False, countdown=countdown)
                 published += 1
             return published
         except Exception as exc:  # the broker is down or failing: the rows are committed, a sweep publishes

@@ -356,6 +356,10 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
         "offices_refresh_hours": 24,  # the active-office lists are cached; never fetched per letter
         "house_maintenance": "Mon-Sun 00:00-06:00",  # US Eastern
         "senate_maintenance": "Sun 00:00-06:00;Wed 05:00-07:00",
+        # Most letters a chamber's service receives a second, across all workers (None or 0: no ceiling); the
+        # Senate reportedly suggests 5-10. Letters over the ceiling wait a moment; that is not an attempt.
+        "house_max_per_second": None,
+        "senate_max_per_second": 5,
     }
     cwc.update({k.lower(): v for k, v in given.items()})
     for key, value in list(cwc.items()):
@@ -385,6 +389,16 @@ def _cwc(given: dict[str, Any]) -> dict[str, Any]:
             cwc[key] = float(cwc[key])
         except (TypeError, ValueError):
             raise ConfigError(f"ACTIONKIT_CWC__{key} must be a number, not {cwc[key]!r}") from None
+    for key in ("house_max_per_second", "senate_max_per_second"):
+        value = cwc[key]
+        try:
+            cwc[key] = int(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            cwc[key] = -1
+        if cwc[key] is not None and cwc[key] < 0:
+            raise ConfigError(f"ACTIONKIT_CWC__{key} must be a whole number of letters a second (0 or empty: no "
+                              f"ceiling), not {value!r}")
+        cwc[key] = cwc[key] or None
     return cwc
 
 

@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
@@ -178,6 +179,8 @@ class FakeCwc:
     port: int = 0
     delivered: dict[str, bytes] = field(default_factory=dict)  # DeliveryId -> document
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path, status), no bodies
+    received: Counter[str] = field(default_factory=Counter)  # DeliveryId -> times posted to /v2/message
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each message taken
 
     def __post_init__(self) -> None:
         if self.chamber not in ("house", "senate") or self.mode not in MODES:
@@ -236,11 +239,13 @@ class FakeCwc:
             return 200, "application/xml", b"<Result>valid</Result>"
         delivery = (root.findtext("Delivery/DeliveryId") or "").strip() if root is not None else ""
         with self._lock:
+            self.received[delivery] += 1
             if delivery in self.delivered:
                 if self.chamber == "senate":
                     return 409, "application/xml", _errors(["The DeliveryId has already been used."])
                 return 400, "application/xml", _errors(["The 'DeliveryId' element is invalid: already used."])
             self.delivered[delivery] = body
+            self.accepted_at.append(time.monotonic())
         return (201 if self.chamber == "senate" else 200), "application/xml", b"<Result>accepted</Result>"
 
 

@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
@@ -55,6 +56,7 @@ class FakeLob:
     faxes: list[dict[str, Any]] = field(default_factory=list)
     fax_status: int = 202
     _keys: dict[str, str] = field(default_factory=dict)  # idempotency key -> letter id
+    requested: Counter[str] = field(default_factory=Counter)  # idempotency key -> valid create requests (retries)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -111,6 +113,7 @@ class FakeLob:
             return 422, {"error": {"message": "; ".join(errors), "status_code": 422}}
         key = headers.get("idempotency-key")
         with self._lock:
+            self.requested[key or ""] += 1
             if key and key in self._keys:
                 return 200, {"id": self._keys[key], "object": "letter"}
             letter_id = "ltr_" + secrets.token_hex(10)

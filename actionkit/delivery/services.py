@@ -58,6 +58,8 @@ _DIGESTS = "actionkit.delivery.digest_offices"
 # Called as listener(delivery_id, status) in the recording transaction once an outcome is stored (higher layers,
 # e.g. webhooks, register here: delivery knows nothing of them).
 OUTCOME_LISTENERS: list[Callable[[int, DeliveryStatus], None]] = []
+_WAKE = "actionkit.delivery.wake_after_commit"
+SECOND = dt.timedelta(seconds=1)
 
 
 def _config() -> dict[str, Any]:
@@ -100,6 +102,10 @@ def _publish_after_commit(session: Session) -> None:
     ids = session.info.pop(_OUTBOX, None)
     if ids:
         enqueue(ids)
+    for delay, wake in sorted(session.info.pop(_WAKE, {}).items()):
+        # A wake-up for letters a rate ceiling deferred by seconds (the sweeper would take a minute); the row's
+        # next_attempt_at stays the schedule, and a lost wake-up only leaves the letter to the sweeper.
+        publish_many(SEND_TASK, [[delivery_id] for delivery_id in wake], countdown=delay)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -288,6 +294,13 @@ def claim(delivery_id: int, now: Optional[dt.datetime] = None) -> Optional[Claim
     if wait_until is not None:
         _defer(held, wait_until, now)
         return None
+    if held.channel is Channel.CWC:
+        wait_until = _ceiling_until(held, now)
+        if wait_until is not None:
+            _defer(held, wait_until, now, reason="rate ceiling")
+            delay = round((wait_until - now).total_seconds(), 1)
+            db.session.info.setdefault(_WAKE, {}).setdefault(delay, []).append(held.id)
+            return None
     return held
 
 
@@ -452,12 +465,46 @@ def _paced_until(held: Claim, now: dt.datetime) -> Optional[dt.datetime]:
     return _aware(frees) + HOUR + jitter
 
 
-def _defer(held: Claim, until: dt.datetime, now: dt.datetime) -> None:
+def _defer(held: Claim, until: dt.datetime, now: dt.datetime, reason: str = "paced") -> None:
     """Give the claim back without counting it as an attempt."""
     _fenced_update(held.id, held.attempts, now, status=DeliveryStatus.PENDING, attempts=_t.c.attempts - 1,
                    next_attempt_at=until, lease_expires_at=None,
                    first_attempt_at=None if held.attempts == 1 else _t.c.first_attempt_at)
-    log.info("delivery %s paced: waits until %s", held.id, until.isoformat(timespec="seconds"))
+    log.info("delivery %s %s: waits until %s", held.id, reason, until.isoformat(timespec="seconds"))
+
+
+def _chamber_types(chamber: str) -> list[str]:
+    return [t.value for t in OfficeType if channels.chamber_of(t) == chamber]
+
+
+def ceilings() -> dict[str, Optional[int]]:
+    """Each CWC chamber's send-rate ceiling in letters a second (ACTIONKIT_CWC__<chamber>_max_per_second)."""
+    cfg = current_app.config["CWC"]
+    return {chamber: cfg.get(f"{chamber}_max_per_second") or None for chamber in (cwc.HOUSE, cwc.SENATE)}
+
+
+def _ceiling_until(held: Claim, now: dt.datetime) -> Optional[dt.datetime]:
+    """When a CWC letter may go without its chamber's service receiving more than its ceiling a second, or None
+    if it may go now: letters of the chamber sent in the last second plus those in flight (claimed by any
+    worker) stay under the ceiling. On PostgreSQL a per-chamber advisory lock, held until the claim commits,
+    makes the count and the claim one step across workers; SQLite has one writer at a time anyway."""
+    office_type = db.session.execute(
+        select(_letters.c.office_type).join(_t, _t.c.letter_id == _letters.c.id).where(_t.c.id == held.id)
+    ).scalar_one()
+    chamber = channels.chamber_of(office_type)
+    limit = ceilings().get(chamber) if chamber else None
+    if not limit:
+        return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        _execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"cwc ceiling {chamber}", 0))), {})
+    busy = _execute(
+        select(func.count()).select_from(_t.join(_letters, _letters.c.id == _t.c.letter_id))
+        .where(_t.c.channel == Channel.CWC, _t.c.id != held.id, _letters.c.office_type.in_(_chamber_types(chamber)),
+               or_(_t.c.sent_at > now - SECOND,
+                   and_(_t.c.status == DeliveryStatus.SENDING, _t.c.lease_expires_at > now))), {}).scalar_one()
+    if busy < limit:
+        return None
+    return now + SECOND * (1 + random.random())
 
 
 # ---------------------------------------------------------------------------------------------------- sweeper

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -47,6 +47,7 @@ def index() -> str:
     recent = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(20)).all()
     pacing_limit, paced = services.pacing_backlog()
     return render_template("delivery/index.html", counts=counts, pacing_limit=pacing_limit, paced=paced,
+                           ceilings=services.ceilings(), cwc_config=current_app.config["CWC"],
                            digest_offices=digests.listing(), digest_hour=digests.hour(), statuses=list(DeliveryStatus),
                            channels=list(Channel), failures=failures, page=page, per_page=PER_PAGE, shown=shown,
                            retry_form=RetryAllForm(), print_queue=services.print_queue(),

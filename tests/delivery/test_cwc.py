@@ -260,3 +260,87 @@ def test_senate_codes_come_from_the_cached_active_office_list(app, cfg):
         db.session.commit()
         assert services.delivery_values(hyde)["destination"] == "SMS22"  # an outage of the list changes nothing
     assert len(fake.requests) == 2  # listed twice, never per letter
+
+
+def _cwc_letters(n: int, office_type: OfficeType, code: str) -> list[int]:
+    """n pending CWC deliveries to one office of Congress, committed."""
+    office = make_office(office_type, number=2, holder="Pat Member", email=None)
+    campaign = make_campaign(target_types=[office_type])
+    ids = []
+    for i in range(n):
+        delivery = make_action(campaign, make_supporter(first_name="Ana", last_name=f"Ceiling{i}"),
+                               offices=[office]).letters[0].delivery
+        delivery.channel, delivery.destination = Channel.CWC, code
+        db.session.flush()
+        ids.append(delivery.id)
+    db.session.commit()
+    return ids
+
+
+def test_senate_rate_ceiling_defers_letters_over_it_without_an_attempt(app, cfg, monkeypatch):
+    published: list[tuple[list[int], float]] = []
+    monkeypatch.setattr(services, "publish_many",
+                        lambda name, args, countdown=None: published.append(([a[0] for a in args], countdown)) or 1)
+    cfg.update(senate_url="http://127.0.0.1:9", senate_api_key="k", senate_max_per_second=2, house_max_per_second=None)
+    senate = _cwc_letters(3, OfficeType.US_SENATOR, "SMS01")
+    house = _cwc_letters(3, OfficeType.US_REPRESENTATIVE, "HMS02")
+    now = dt.datetime.now(dt.timezone.utc)
+    assert services.claim(senate[0], now) and services.claim(senate[1], now)  # two in flight: the ceiling
+    db.session.commit()
+    assert services.claim(senate[2], now) is None
+    db.session.commit()
+    row = db.session.get(Delivery, senate[2])
+    assert (row.status, row.attempts, row.first_attempt_at) == (DeliveryStatus.PENDING, 0, None)
+    waits = (services._aware(row.next_attempt_at) - now).total_seconds()
+    assert 1 <= waits <= 2
+    assert published == [([senate[2]], pytest.approx(waits, abs=0.1))]  # woken in seconds, not by the sweeper
+    # The House has no ceiling here: its letters are not held back by the Senate's.
+    assert all(services.claim(i, now) for i in house)
+    db.session.commit()
+
+    # Once the two are sent and a second has passed, the third leaves.
+    for i in senate[:2]:
+        db.session.get(Delivery, i).status = DeliveryStatus.SENT
+        db.session.get(Delivery, i).sent_at = now + dt.timedelta(seconds=0.5)
+    db.session.commit()
+    assert services.claim(senate[2], now + dt.timedelta(seconds=1.2)) is None  # sent 0.7 s ago: still too many
+    db.session.commit()
+    later = now + dt.timedelta(seconds=3)
+    assert services.claim(senate[2], later) is not None
+
+
+def test_house_ceiling_counts_only_house_letters(app, cfg, monkeypatch):
+    monkeypatch.setattr(services, "publish_many", lambda *a, **k: 1)
+    cfg.update(house_url="http://127.0.0.1:9", api_key="k", house_max_per_second=1, senate_max_per_second=None)
+    house = _cwc_letters(2, OfficeType.US_REPRESENTATIVE, "HMS02")
+    senate = _cwc_letters(2, OfficeType.US_SENATOR, "SMS01")
+    now = dt.datetime.now(dt.timezone.utc)
+    assert all(services.claim(i, now) for i in senate)
+    assert services.claim(house[0], now) is not None
+    assert services.claim(house[1], now) is None
+
+
+def test_ceilings_default_to_five_for_the_senate_and_none_for_the_house(tmp_path):
+    app = create_app(_config("sqlite://", tmp_path))
+    assert (app.config["CWC"]["senate_max_per_second"], app.config["CWC"]["house_max_per_second"]) == (5, None)
+    app = create_app(_config("sqlite://", tmp_path, CWC={"senate_max_per_second": "10", "house_max_per_second": "0"}))
+    assert (app.config["CWC"]["senate_max_per_second"], app.config["CWC"]["house_max_per_second"]) == (10, None)
+
+
+@pytest.mark.parametrize("value", ["fast", "-1", "2.5"])
+def test_bad_ceiling_stops_start_up_with_a_clear_message(tmp_path, value):
+    with pytest.raises(ConfigError, match="ACTIONKIT_CWC__senate_max_per_second must be a whole number"):
+        create_app(_config("sqlite://", tmp_path, CWC={"senate_max_per_second": value}))
+
+
+def test_a_house_refusal_of_only_the_delivery_id_means_it_already_took_the_letter(app, house):
+    """A worker killed after the House accepted a letter retries it with the same DeliveryId: that is sent, not
+    a permanent failure moving the letter to a second channel (a second copy)."""
+    channel = cwc.CwcChannel(app.config["CWC"])
+    assert channel.send(letter(41)).result is Result.SENT
+    again = channel.send(letter(41))
+    assert (again.result, again.provider_ref) == (Result.SENT, cwc.delivery_id(41))
+    assert house.received[cwc.delivery_id(41)] == 2 and len(house.delivered) == 1
+    mixed = cwc.classify(400, b"<Errors><Error>The 'DeliveryId' element is invalid</Error>"
+                              b"<Error>Invalid email</Error></Errors>", "house", "x")
+    assert mixed.result is Result.PERMANENT

@@ -2,6 +2,7 @@
 the SQLite broker) -> `celery worker` processes -> SMTP sink (aiosmtpd in this process) -> rows marked sent."""
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -13,11 +14,15 @@ from amqp.exceptions import ChannelError
 
 from actionkit import create_app
 from actionkit.delivery import channels, services
+from actionkit.delivery.channels import cwc
+from actionkit.delivery.channels import fax as fax_channel
+from actionkit.delivery.fake_cwc import FakeCwc
 from actionkit.delivery.fake_lob import FakeLob
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
+from actionkit.letters.models import Letter
 from tests.conftest import BROKER_URL, _config
-from tests.delivery.conftest import seed_deliveries, status_counts, wait_for
+from tests.delivery.conftest import free_port, seed_deliveries, status_counts, wait_for
 from tests.factories import make_action, make_campaign, make_office
 
 pytestmark = pytest.mark.services
@@ -177,3 +182,118 @@ def test_a_lob_outage_delays_postal_letters_and_loses_none(app, start_worker):
     assert len(lob.letters) == 20  # every letter once, none lost, none twice
     refs = set(db.session.scalars(db.select(Delivery.provider_ref).where(Delivery.id.in_(ids))))
     assert refs == set(lob.letters)
+
+
+# ---------------------------------------------------------------- the new channels: kill -9 and outages
+FAX_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+CWC_AGENT = {"delivery_agent": "actionkit test", "delivery_agent_ack_email": "ack@example.org",
+             "delivery_agent_contact_name": "Ops Person", "delivery_agent_contact_email": "ops@example.org",
+             "delivery_agent_contact_phone": "601-555-0199"}
+FAST = {**SHORT_LEASE, "per_destination_per_hour": 0, "backoff_base_seconds": 1, "backoff_cap_seconds": 2}
+
+
+def seed_channel(n: int, channel: Channel, destination: str) -> list[int]:
+    """n pending deliveries on `channel`; CWC ones are letters to a House office from supporters with a title."""
+    ids = seed_deliveries(n, offices=4)
+    for delivery in db.session.scalars(db.select(Delivery).where(Delivery.id.in_(ids))):
+        delivery.channel, delivery.destination = channel, destination
+        if channel is Channel.CWC:
+            delivery.letter.office_type = "us_representative"
+            delivery.letter.action.cwc_title = "ms"
+    db.session.commit()
+    return ids
+
+
+def _kill_twice_then_survive(start_worker, received, ids: list[int], env: dict[str, str]) -> int:
+    """Kill -9 a worker twice mid-run (a third, lasting worker's beat recovers the leases); the kills."""
+    options = dict(delivery=FAST, celery=SHORT_LIMITS, env_extra=env)
+    assert services.enqueue(ids) == len(ids)
+    kills = 0
+    for reached in (len(ids) // 4, len(ids) // 2):
+        worker = start_worker(beat=kills > 0, **options)
+        assert wait_for(lambda: received() >= reached, timeout=60), worker.log()
+        worker.kill()
+        kills += 1
+    assert status_counts()["sent"] < len(ids)
+    survivor = start_worker(beat=True, **options)
+    assert wait_for(lambda: status_counts() == Counter(sent=len(ids)), timeout=90), (status_counts(), survivor.log())
+    return kills
+
+
+def test_kill_9_mid_run_cwc_loses_nothing_and_duplicates_at_most_once_per_kill(app, start_worker):
+    ids = seed_channel(120, Channel.CWC, "HMS02")
+    with FakeCwc(chamber="house", api_key="k-house", agent=CWC_AGENT["delivery_agent"], offices=["HMS02"]) as fake:
+        env = {"ACTIONKIT_CWC": json.dumps({**CWC_AGENT, "house_url": fake.url, "api_key": "k-house",
+                                            "house_maintenance": ""})}
+        kills = _kill_twice_then_survive(start_worker, lambda: len(fake.delivered), ids, env)
+    assert set(fake.delivered) == {cwc.delivery_id(i) for i in ids}  # every letter reached the House
+    assert sum(n - 1 for n in fake.received.values()) <= kills, fake.received.most_common(3)
+    # A DeliveryId posted again after a kill is recorded as sent through CWC, not moved to another channel.
+    rows = db.session.execute(db.select(Delivery.channel, Delivery.provider_ref).where(Delivery.id.in_(ids))).all()
+    assert {(c, ref) for c, ref in rows} == {(Channel.CWC, cwc.delivery_id(i)) for i in ids}
+
+
+def test_kill_9_mid_run_postal_mails_each_letter_once(app, start_worker):
+    """A postal retry after a kill carries the same Idempotency-Key: Lob answers with the first letter, so a
+    kill never mails a letter twice."""
+    ids = seed_channel(120, Channel.POSTAL, "2 Capitol St, Jackson, MS 39201")
+    with FakeLob(api_key="test_k") as lob:
+        env = {"ACTIONKIT_LOB": json.dumps({"api_key": "test_k", "base_url": lob.url + "/v1", "webhook_secret": "s",
+                                            "from_name": "Org", "from_address": "1 Example St, Jackson, MS 39201"})}
+        _kill_twice_then_survive(start_worker, lambda: len(lob.letters), ids, env)
+    assert len(lob.letters) == 120 and len(lob.requested) == 120  # one key per delivery, one mailing per key
+    refs = set(db.session.scalars(db.select(Delivery.provider_ref).where(Delivery.id.in_(ids))))
+    assert refs == set(lob.letters)
+
+
+def test_kill_9_mid_run_fax_loses_nothing_and_duplicates_at_most_once_per_kill(app, start_worker):
+    ids = seed_channel(120, Channel.FAX, "601-555-0123")
+    with FakeLob(api_key="test_k", fax_secret=FAX_SECRET) as provider:
+        env = {"ACTIONKIT_FAX": json.dumps({"url": provider.url + "/fax", "secret": FAX_SECRET})}
+        kills = _kill_twice_then_survive(start_worker, lambda: len(provider.faxes), ids, env)
+    seen = Counter(fax["delivery"] for fax in provider.faxes)
+    assert set(seen) == {fax_channel.reference(i) for i in ids}
+    assert sum(n - 1 for n in seen.values()) <= kills, seen.most_common(3)
+
+
+def test_a_fax_provider_outage_delays_letters_and_loses_none(app, start_worker):
+    """The provider is down (nothing listens on its port): letters wait and retry; once it is up, each is
+    faxed exactly once."""
+    ids = seed_channel(20, Channel.FAX, "601-555-0123")
+    port = free_port()
+    env = {"ACTIONKIT_FAX": json.dumps({"url": f"http://127.0.0.1:{port}/fax", "secret": FAX_SECRET,
+                                        "timeout": 2})}
+    worker = start_worker(beat=True, delivery={**FAST, "requeue_after_seconds": 1}, celery=SHORT_LIMITS, env_extra=env)
+    assert services.enqueue(ids) == 20
+
+    def retried() -> bool:
+        db.session.rollback()
+        return all(a > 0 for a in db.session.scalars(db.select(Delivery.attempts).where(Delivery.id.in_(ids))))
+
+    assert wait_for(retried, timeout=40), (status_counts(), worker.log())
+    assert set(status_counts()) <= {"pending", "sending"}
+    with FakeLob(api_key="test_k", fax_secret=FAX_SECRET, port=port) as provider:
+        assert wait_for(lambda: status_counts() == Counter(sent=20), timeout=60), (status_counts(), worker.log())
+    seen = Counter(fax["delivery"] for fax in provider.faxes)
+    assert seen == Counter({fax_channel.reference(i): 1 for i in ids})  # every letter once, none lost, none twice
+
+
+def test_the_senate_rate_ceiling_holds_across_worker_processes(app, start_worker):
+    """Two workers of two processes each send 24 Senate letters at once: never more than the ceiling (3) in
+    any one second at the stand-in, none lost, no attempt spent on waiting."""
+    ids = seed_channel(24, Channel.CWC, "SMS01")
+    for letter in db.session.scalars(db.select(Letter).join(Delivery).where(Delivery.id.in_(ids))):
+        letter.office_type = "us_senator"
+    db.session.commit()
+    with FakeCwc(chamber="senate", api_key="k-senate", agent=CWC_AGENT["delivery_agent"], offices=["SMS01"]) as fake:
+        env = {"ACTIONKIT_CWC": json.dumps({**CWC_AGENT, "senate_url": fake.url, "senate_api_key": "k-senate",
+                                            "senate_maintenance": "", "senate_max_per_second": 3})}
+        workers = [start_worker(concurrency=2, beat=i == 0, delivery=FAST, celery=SHORT_LIMITS, env_extra=env)
+                   for i in range(2)]
+        assert services.enqueue(ids) == 24
+        assert wait_for(lambda: status_counts() == Counter(sent=24), timeout=40), (status_counts(), workers[0].log())
+    times = sorted(fake.accepted_at)
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 3, times
+    assert times[-1] - times[0] >= 24 / 3 - 1.5  # the ceiling, not the workers, set the pace
+    assert set(db.session.scalars(db.select(Delivery.attempts).where(Delivery.id.in_(ids)))) == {1}

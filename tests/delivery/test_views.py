@@ -233,3 +233,13 @@ def test_monitor_shows_which_channel_each_rerouted_letter_took_and_why(editor_cl
     assert f"#{moved.id}" in table and "email: failed: smtp 550 mailbox unavailable" in table
     assert "moved to print" in table and "email: the office has no email address" in table
     assert "Secret" not in table and "Printed" not in table
+
+
+def test_monitor_shows_each_cwc_chambers_send_rate_ceiling(app: Flask, editor_client: FlaskClient) -> None:
+    app.config["CWC"].update(senate_url="http://127.0.0.1:9", senate_max_per_second=7, house_url=None)
+    html = " ".join(editor_client.get("/staff/deliveries/").get_data(as_text=True).split())
+    assert "Congress through CWC, Senate: at most 7 letters a second across all workers" in html
+    assert "Congress through CWC, House: not configured" in html
+    app.config["CWC"].update(house_url="http://127.0.0.1:9", house_max_per_second=None)
+    html = " ".join(editor_client.get("/staff/deliveries/").get_data(as_text=True).split())
+    assert "Congress through CWC, House: no send-rate ceiling" in html

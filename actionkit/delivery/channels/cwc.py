@@ -230,7 +230,12 @@ def classify(status: int, body: bytes, chamber: str, ref: str) -> Outcome:
         return Outcome.sent(ref)
     if status == 409 and chamber == SENATE:
         return Outcome.sent(ref)
-    detail = "; ".join(errors_of(body)) if body else ""
+    errors = errors_of(body) if body else []
+    if status == 400 and errors and all("deliveryid" in e.lower() for e in errors):
+        # Our DeliveryId is well-formed by construction, so a refusal of it alone means the House already took
+        # this letter (a worker died after the send and before recording it): sent, not a fall back to a copy.
+        return Outcome.sent(ref)
+    detail = "; ".join(errors)
     reason = f"cwc {chamber} {status}" + (f": {detail}" if detail else "")
     if status in (401, 403):
         return Outcome.transient(reason + " (check the API key and the allow-listed IP)")
