@@ -447,7 +447,7 @@ STATUS_LABELS = {
     "pending": "Pending", "sending": "Sending", "sent": "Sent", "failed": "Failed", "dead": "Gave up",
     "held": "Held for review", "cancelled": "Cancelled", "expired": "Expired", NO_DELIVERY: "Not queued",
 }
-CHANNEL_LABELS = {"email": "E-mail", "print": "Print", "cwc": "CWC", "webhook": "Webhook", "postal": "Postal mail",
+CHANNEL_LABELS = {"email": "Email", "print": "Print", "cwc": "CWC", "webhook": "Webhook", "postal": "Postal mail",
                   "fax": "Fax", NO_DELIVERY: "None"}
 LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
 

@@ -74,7 +74,7 @@ def index() -> str:
 def export_consented() -> Response:
     """Supporters who agreed to be contacted, with the words they agreed to: admins only, audited."""
     campaign_id = request.args.get("campaign", type=int)
-    if campaign_id is not None and db.session.get(Campaign, campaign_id) is None:
+    if campaign_id is not None and (not 0 < campaign_id < 2**31 or db.session.get(Campaign, campaign_id) is None):
         abort(404)
     audit(current_user, "export.consented", "campaign" if campaign_id else None, campaign_id,
           rows=consent.count_consented(campaign_id))

@@ -16,12 +16,14 @@ from actionkit import create_app
 from actionkit.campaigns import services as campaigns
 from actionkit.campaigns.models import Campaign, CampaignStatus, CampaignText
 from actionkit.extensions import db
+from actionkit.letters.models import Action
+from actionkit.letters.services import find_supporter
 from actionkit.officials.models import Office
 from actionkit.staff import services as staff
 from actionkit.staff.models import Role
 from tests.conftest import PG_URL, _config
 from tests.e2e.live import RecordingWorker, chromium, fake_geocoding, require_chromium, serving
-from tests.letters.conftest import GULFPORT, UNKNOWN_STREET, build_directory
+from tests.letters.conftest import GULFPORT, UNKNOWN_STREET, build_directory, emailed_link
 from tests.staff.helpers import FAST_HASH, PASSWORD
 
 SLUG = campaigns.DEMO_SLUG
@@ -119,8 +121,16 @@ def test_every_supporter_page_has_no_axe_violations(live: Live, browser: Any, la
         assert_accessible(page, "letters page, a letter open")
         submit(page, "#send-letters")
         assert_accessible(page, "thank-you page (being prepared)")
+        page.locator("#chosen").wait_for(timeout=15_000)
+        assert_accessible(page, "receipt")
+        with live.app.app_context():  # the statuses are on the page the e-mailed link opens
+            action_id = db.session.scalar(db.select(Action.id).where(
+                Action.supporter_id == find_supporter(f"ana.axe.{lang}@example.org").id))
+            status_path = emailed_link(action_id)
+            db.session.remove()
+        page.goto(f"{live.url}{status_path}")
         page.locator("#statuses:not([data-preparing])").wait_for(timeout=15_000)
-        assert_accessible(page, "thank-you page")
+        assert_accessible(page, "status page")
         delete = page.locator("#delete-link").get_attribute("href")
         page.goto(f"{live.url}{delete}")
         assert_accessible(page, "delete page")

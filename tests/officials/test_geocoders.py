@@ -51,7 +51,7 @@ def test_layers_are_recognised_by_suffix(name, kind):
 def test_2025_layer_list_and_string_values(shared_data):
     data = recorded(shared_data, "ualib_2025-03-07_current_layers_excerpt.json")
     kinds = {layer_type(n) for n in data["geographies_layer_keys_returned_with_layers_all"]} - {None}
-    assert kinds == {CD, SLDU, SLDL, COUNTY, STATE}
+    assert kinds == {CD, SLDU, SLDL, COUNTY, STATE, DivisionType.PLACE}  # "Incorporated Places" among layers=all
     county = parse_record(COUNTY, data["Counties"][0])  # AREALAND/OID are strings in this run
     assert county == Area(COUNTY, "01125", "Tuscaloosa County")
 
