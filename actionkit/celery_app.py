@@ -13,6 +13,9 @@ from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
 
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_TASKS = "webhooks.*"  # task names of the webhooks domain (glob, as Celery's task_routes read it)
+
 
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app from app.config["CELERY"] and register it as app.extensions["celery"]."""
@@ -68,6 +71,9 @@ def celery_init_app(app: Flask) -> Celery:
                           "options": {"expires": 3600.0}},
         **celery.conf.get("beat_schedule", {}),
     }
+    # Calls to the organisation's own systems (webhooks, CRM) have their own queue and, in production, their own
+    # worker (`-Q webhooks`): a slow or failing endpoint then never holds a slot that a letter needs.
+    celery.conf.task_routes = {WEBHOOK_TASKS: {"queue": WEBHOOK_QUEUE}, **dict(celery.conf.get("task_routes") or {})}
     if str(app.config["CELERY"]["broker_url"]).startswith("sqla+"):
         # The embedded SQL broker is polled: after every late-acked task the worker sleeps polling_interval
         # before fetching the next message, and kombu's 1 s default caps each pool process at ~1 task/s.

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault(f"ACTIONKIT_LOB__{key}", value)
     commands |= {
         "web": [py, "-m", "flask", "--app", "actionkit", "run", "--host", args.host, "--port", str(args.port)],
-        "worker": [py, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO", "--concurrency=2"],
+        "worker": [py, "-m", "celery", "-A", "actionkit.worker", "worker", "--loglevel=INFO", "--concurrency=2",
+                   "-Q", "celery,webhooks"],  # one worker for letters and webhooks in the demo; production has two
         "beat": [py, "-m", "celery", "-A", "actionkit.worker", "beat", "--loglevel=INFO"],
     }
     procs: dict[str, subprocess.Popen[bytes]] = {}

@@ -60,3 +60,12 @@ def test_every_publish_returns_within_the_configured_timeout(app, stalled_broker
         assert time.monotonic() - started < 0.6 + 0.4, (publish_number, time.monotonic() - started)
     assert "could not queue letters.process_submission" in caplog.text
     celery_app.Publisher.discard()
+
+
+def test_webhook_tasks_have_their_own_queue_and_letters_keep_the_default(app):  # type: ignore[no-untyped-def]
+    """A slow webhook endpoint must never hold a worker slot a letter needs: production runs `-Q webhooks` apart."""
+    router = app.extensions["celery"].amqp.router
+    assert router.route({}, "webhooks.send")["queue"].name == "webhooks"
+    assert router.route({}, "webhooks.sweep")["queue"].name == "webhooks"
+    for name in ("delivery.send", "letters.process_submission", "letters.send_confirmation"):
+        assert router.route({}, name)["queue"].name == app.extensions["celery"].conf.task_default_queue

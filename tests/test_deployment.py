@@ -336,3 +336,12 @@ def test_compose_redis_keeps_queued_tasks_across_a_restart(compose):
     redis = compose["services"]["redis"]
     assert _command(redis)[:3] == ["redis-server", "--appendonly", "yes"]
     assert any(str(v).endswith(":/data") for v in redis["volumes"])
+
+
+def test_webhooks_run_on_their_own_worker(compose):  # type: ignore[no-untyped-def]
+    services = compose["services"]
+    command = _command(services["webhooks-worker"])
+    assert command[:4] == ["celery", "-A", "actionkit.worker", "worker"] and command[command.index("-Q") + 1] == "webhooks"
+    assert "-Q" not in _command(services["worker"])  # the letters' worker takes the default queue only
+    procfile = (REPO / "deploy" / "Procfile").read_text()
+    assert "-Q webhooks" in procfile and (REPO / "deploy" / "systemd" / "actionkit-webhooks.service").exists()
