@@ -13,8 +13,8 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import selectinload
 
-from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, Campaign, CampaignStatus, CampaignText, LetterTemplate, \
-    Personalisation
+from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, CallScript, Campaign, CampaignMode, CampaignStatus, \
+    CampaignText, LetterTemplate, Personalisation
 from actionkit.db import utcnow
 from actionkit.extensions import db
 from actionkit.letters import rendering
@@ -28,7 +28,7 @@ from actionkit.staff.services import audit
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TEXT_FIELDS = ("title", "summary", "body")
 CAMPAIGN_FIELDS = ("slug", "state", "personalisation", "target_types", "letter_language", "goal", "starts_at",
-                   "ends_at", "confirm_email", "cwc_topics", "cwc_statement", "cwc_response_requested")
+                   "ends_at", "confirm_email", "cwc_topics", "cwc_statement", "cwc_response_requested", "mode")
 OFFICE_TYPE_LABELS = {
     OfficeType.SHERIFF: "Sheriff",
     OfficeType.STATE_SENATOR: "State senator",
@@ -80,6 +80,14 @@ def template_key(office_type: OfficeType | str, lang: str) -> str:
 TEMPLATE_KEYS = {template_key(t, lang): (t, lang) for t in OfficeType for lang in LANGUAGES}
 
 
+def script_key(office_type: OfficeType | str, lang: str) -> str:
+    """The form field of one call script: script_<office type>_<lang>."""
+    return f"script_{OfficeType(office_type).value}_{lang}"
+
+
+SCRIPT_KEYS = {script_key(t, lang): (t, lang) for t in OfficeType for lang in LANGUAGES}
+
+
 @dataclass
 class TemplateText:
     subject: str = ""
@@ -108,6 +116,8 @@ class CampaignDraft:
     cwc_response_requested: bool = True
     texts: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> title/summary/body
     templates: dict[str, TemplateText] = field(default_factory=dict)  # template_key -> subject/body
+    mode: CampaignMode = CampaignMode.LETTERS  # letters, calls or both
+    scripts: dict[str, str] = field(default_factory=dict)  # script_key -> call script (sandboxed, as letters)
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,8 @@ def draft_from(campaign: Campaign) -> CampaignDraft:
         cwc_response_requested=campaign.cwc_response_requested is not False,
         texts={t.lang: {f: getattr(t, f) or "" for f in TEXT_FIELDS} for t in campaign.texts},
         templates={template_key(t.office_type, t.lang): TemplateText(t.subject, t.body) for t in campaign.templates},
+        mode=campaign.mode or CampaignMode.LETTERS,
+        scripts={script_key(s.office_type, s.lang): s.body for s in campaign.call_scripts},
     )
 
 
@@ -217,8 +229,33 @@ def check(draft: CampaignDraft, campaign: Optional[Campaign] = None) -> list[Pro
             problems.append(Problem(key, "unknown template"))
         elif not text.blank:
             problems.extend(template_problems(key, text))
+    for key, text in draft.scripts.items():
+        if key not in SCRIPT_KEYS:
+            problems.append(Problem(key, "unknown call script"))
+        elif text.strip():
+            problems.extend(script_problems(key, text))
     if campaign is not None and campaign.status is CampaignStatus.LIVE:
-        problems.extend(_missing_templates(draft.target_types, draft.letter_language, draft.templates))
+        problems.extend(_missing_for_mode(draft))
+    return problems
+
+
+def script_problems(key: str, text: str) -> list[Problem]:
+    """The sandbox's verdict on one call script (the letters' rules and merge fields)."""
+    return [Problem(key, p.reason, "body", p.line) for p in rendering.validate_script(text)]
+
+
+def _missing_for_mode(draft: CampaignDraft) -> list[Problem]:
+    """Letters for a campaign that sends them; an English call script for each targeted type if it asks for calls
+    (the Spanish one is optional: Spanish-speaking callers read the English script otherwise)."""
+    problems = []
+    if draft.mode is not CampaignMode.CALLS:
+        problems += _missing_templates(draft.target_types, draft.letter_language, draft.templates)
+    if draft.mode is not CampaignMode.LETTERS:
+        for kind in draft.target_types:
+            if kind in {t.value for t in OfficeType} and not draft.scripts.get(script_key(kind, "en"), "").strip():
+                problems.append(Problem(script_key(kind, "en"), f"{OFFICE_TYPE_LABELS[OfficeType(kind)]} is "
+                                                                 "targeted and supporters are asked to call, so it "
+                                                                 "needs a call script in English."))
     return problems
 
 
@@ -283,6 +320,7 @@ def save(draft: CampaignDraft, campaign: Optional[Campaign], actor: Optional[Sta
     changed += _save_texts(campaign, draft.texts)
     db.session.flush()
     template_changes = _save_templates(campaign, draft.templates)
+    script_changes = _save_scripts(campaign, draft.scripts)
     db.session.flush()
     if creating or changed:
         audit(actor, "campaign.create" if creating else "campaign.update", "campaign", campaign.id,
@@ -290,7 +328,31 @@ def save(draft: CampaignDraft, campaign: Optional[Campaign], actor: Optional[Sta
     for action, template in template_changes:
         audit(actor, f"template.{action}", "letter_template", template.id, campaign_id=campaign.id,
               office_type=template.office_type, lang=template.lang)
+    for action, script in script_changes:
+        audit(actor, f"call_script.{action}", "call_script", script.id, campaign_id=campaign.id,
+              office_type=script.office_type, lang=script.lang)
     return campaign
+
+
+def _save_scripts(campaign: Campaign, scripts: dict[str, str]) -> list[tuple[str, CallScript]]:
+    changes: list[tuple[str, CallScript]] = []
+    existing = {script_key(s.office_type, s.lang): s for s in campaign.call_scripts}
+    for key, (kind, lang) in SCRIPT_KEYS.items():
+        body = (scripts.get(key) or "").replace("\r\n", "\n").strip()
+        row = existing.get(key)
+        if not body:
+            if row is not None:
+                changes.append(("delete", row))
+                campaign.call_scripts.remove(row)
+            continue
+        if row is None:
+            row = CallScript(office_type=kind.value, lang=lang, body=body)
+            campaign.call_scripts.append(row)
+            changes.append(("create", row))
+        elif row.body != body:
+            row.body = body
+            changes.append(("update", row))
+    return changes
 
 
 def _save_texts(campaign: Campaign, texts: dict[str, dict[str, str]]) -> list[str]:
@@ -351,11 +413,12 @@ def clone(campaign: Campaign, actor: Optional[StaffUser]) -> Campaign:
     copy = Campaign(slug=unique_slug(f"{campaign.slug}-copy"), state=campaign.state, status=CampaignStatus.DRAFT,
                     personalisation=campaign.personalisation, target_types=list(campaign.target_types),
                     letter_language=campaign.letter_language, goal=campaign.goal,
-                    confirm_email=campaign.confirm_email)
+                    confirm_email=campaign.confirm_email, mode=campaign.mode)
     copy.texts = [CampaignText(lang=t.lang, title=(t.title + " (copy)" if t.lang == "en" else t.title)[:200],
                                summary=t.summary, body=t.body) for t in campaign.texts]
     copy.templates = [LetterTemplate(office_type=t.office_type, lang=t.lang, subject=t.subject, body=t.body)
                       for t in campaign.templates]
+    copy.call_scripts = [CallScript(office_type=s.office_type, lang=s.lang, body=s.body) for s in campaign.call_scripts]
     db.session.add(copy)
     db.session.flush()
     audit(actor, "campaign.clone", "campaign", copy.id, source_id=campaign.id, slug=copy.slug)
@@ -367,7 +430,7 @@ def publish_problems(campaign: Campaign) -> list[Problem]:
     draft = draft_from(campaign)
     problems = [p for p in check(draft, campaign) if p.field != "slug"]
     if campaign.status is not CampaignStatus.LIVE:
-        problems += _missing_templates(draft.target_types, draft.letter_language, draft.templates)
+        problems += _missing_for_mode(draft)
     if draft.ends_at is not None and draft.ends_at <= utcnow():
         problems.append(Problem("ends_at", "The end date has passed; change it before publishing."))
     if OfficeType.FIXED_TARGET.value in draft.target_types:
@@ -559,12 +622,41 @@ def render_for(campaign: Campaign, office_type: OfficeType | str, text: Template
     return Preview(key, subject, body, sample=sample.describe())
 
 
+def script_for(campaign: Campaign, office_type: OfficeType | str, text: str, sample: Sample) -> Preview:
+    """Render a call script the way the call page does, for the sample official and supporter."""
+    from actionkit.letters.services import Target, letter_context
+
+    key = script_key(office_type, "en")
+    problems = script_problems(key, text)
+    if problems:
+        return Preview(key, problems=problems, sample=sample.describe())
+    context = letter_context(campaign, Target(sample.office, sample.holder), county=sample.county,
+                             agreement=sample.agreement, **SAMPLE_SUPPORTER)
+    try:
+        body = rendering.render_script(text, context)
+    except rendering.RenderError as exc:
+        p = exc.problem
+        return Preview(key, problems=[Problem(key, p.reason, "body", p.line)], sample=sample.describe())
+    return Preview(key, "", body, sample=sample.describe())
+
+
 def preview(draft: CampaignDraft, keys: Iterable[str]) -> dict[str, Preview]:
-    """Previews of the draft's templates named by keys (blank templates are skipped)."""
+    """Previews of the draft's templates and call scripts named by keys (blank ones are skipped)."""
     campaign = transient(draft)
     samples: dict[OfficeType, Sample] = {}
     out = {}
     for key in keys:
+        if key in SCRIPT_KEYS:
+            kind, _lang = SCRIPT_KEYS[key]
+            if not (draft.scripts.get(key) or "").strip():
+                continue
+            if kind not in samples:
+                samples[kind] = sample_for(campaign.state, kind)
+            result = script_for(campaign, kind, draft.scripts[key], samples[kind])
+            result.key = key
+            result.problems = [Problem(key, p.message, p.part, p.line) for p in result.problems]
+            out[key] = result
+            continue
         if key not in TEMPLATE_KEYS:
             continue
         text = draft.templates.get(key) or TemplateText()

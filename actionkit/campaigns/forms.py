@@ -10,9 +10,9 @@ from wtforms import BooleanField, DateTimeLocalField, Form, FormField, IntegerFi
     SelectMultipleField, StringField, SubmitField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from actionkit.campaigns.editor import LANGUAGE_LABELS, OFFICE_TYPE_LABELS, TEMPLATE_KEYS, CampaignDraft, \
-    TemplateText, template_key
-from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, Personalisation
+from actionkit.campaigns.editor import LANGUAGE_LABELS, OFFICE_TYPE_LABELS, SCRIPT_KEYS, TEMPLATE_KEYS, \
+    CampaignDraft, TemplateText, script_key, template_key
+from actionkit.campaigns.models import LANGUAGES, LOC_TOPICS, CampaignMode, Personalisation
 from actionkit.officials.models import OfficeType
 from actionkit.officials.services import STATE_NAMES
 
@@ -29,6 +29,12 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+MODE_CHOICES = [
+    (CampaignMode.LETTERS.value, "Letters: supporters sign letters"),
+    (CampaignMode.CALLS.value, "Calls: supporters call their officials from their own phone, with a script"),
+    (CampaignMode.BOTH.value, "Both: letters, and the call page offered beside them"),
+]
 
 
 class TextForm(Form):
@@ -52,6 +58,7 @@ class CampaignForm(FlaskForm):
     state = SelectField("State", choices=sorted(((code, name) for code, name in STATE_NAMES.items()),
                                                 key=lambda c: c[1]), default="ms")
     target_types = MultiCheckboxField("Write to", choices=[(t.value, OFFICE_TYPE_LABELS[t]) for t in OfficeType])
+    mode = RadioField("Supporters are asked to", choices=MODE_CHOICES, default=CampaignMode.LETTERS.value)
     personalisation = RadioField("Supporters may", choices=PERSONALISATION_CHOICES,
                                  default=Personalisation.PARAGRAPH.value)
     letter_language = SelectField("Officials receive the letter in",
@@ -80,6 +87,11 @@ class CampaignForm(FlaskForm):
         return [(kind, [(template_key(kind, lang), lang, self[template_key(kind, lang)]) for lang in LANGUAGES])
                 for kind in OfficeType]
 
+    def script_fields(self) -> list[tuple[OfficeType, list[tuple[str, str, Any]]]]:
+        """[(office type, [(key, language, field)])] of the call scripts, in display order."""
+        return [(kind, [(script_key(kind, lang), lang, self[script_key(kind, lang)]) for lang in LANGUAGES])
+                for kind in OfficeType]
+
     def to_draft(self) -> CampaignDraft:
         def utc(value: dt.datetime | None) -> dt.datetime | None:
             return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
@@ -99,6 +111,9 @@ class CampaignForm(FlaskForm):
                    for lang in LANGUAGES},
             templates={key: TemplateText(self[key].subject.data or "", self[key].body.data or "")
                        for key in TEMPLATE_KEYS},
+            mode=CampaignMode(self.mode.data) if self.mode.data in {m.value for m in CampaignMode}
+            else CampaignMode.LETTERS,
+            scripts={key: self[key].data or "" for key in SCRIPT_KEYS},
         )
 
     @staticmethod
@@ -113,17 +128,24 @@ class CampaignForm(FlaskForm):
             "goal": draft.goal, "starts_at": local(draft.starts_at), "ends_at": local(draft.ends_at),
             "confirm_email": draft.confirm_email,
             "cwc_topics": list(draft.cwc_topics), "cwc_statement": draft.cwc_statement or "",
-            "cwc_response_requested": draft.cwc_response_requested,
+            "cwc_response_requested": draft.cwc_response_requested, "mode": draft.mode.value,
         }
         for lang in LANGUAGES:
             data[f"text_{lang}"] = dict(draft.texts.get(lang) or {})
         for key in TEMPLATE_KEYS:
             text = draft.templates.get(key) or TemplateText()
             data[key] = {"subject": text.subject, "body": text.body}
+        for key in SCRIPT_KEYS:
+            data[key] = draft.scripts.get(key, "")
         return data
 
 
 for _key, (_kind, _lang) in TEMPLATE_KEYS.items():
     setattr(CampaignForm, _key, FormField(TemplateForm, label=f"{OFFICE_TYPE_LABELS[_kind]}, {LANGUAGE_LABELS[_lang]}"))
+
+for _key, (_kind, _lang) in SCRIPT_KEYS.items():
+    setattr(CampaignForm, _key, TextAreaField(f"Call script: {OFFICE_TYPE_LABELS[_kind]}, {LANGUAGE_LABELS[_lang]}",
+                                              validators=[Optional(), Length(max=4000)],
+                                              render_kw={"rows": 6, "spellcheck": "true"}))
 
 del _key, _kind, _lang

@@ -43,6 +43,12 @@ class Personalisation(str, enum.Enum):
     EDITABLE = "editable"  # the supporter may rewrite the body
 
 
+class CampaignMode(str, enum.Enum):
+    LETTERS = "letters"  # supporters sign letters
+    CALLS = "calls"  # supporters call their officials from their own phone (no letters)
+    BOTH = "both"  # letters, with the call page offered beside them
+
+
 class Campaign(TimestampMixin, db.Model):
     __tablename__ = "campaigns"
 
@@ -72,12 +78,16 @@ class Campaign(TimestampMixin, db.Model):
     embed_origins: Mapped[Optional[list[str]]] = mapped_column(JSON)
     share_image: Mapped[Optional[bytes]] = deferred(mapped_column(LargeBinary))
     share_image_type: Mapped[Optional[str]] = mapped_column(String(20))
+    mode: Mapped[CampaignMode] = mapped_column(str_enum(CampaignMode), default=CampaignMode.LETTERS,
+                                               server_default=CampaignMode.LETTERS.value)
 
     texts: Mapped[list["CampaignText"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
                                                        order_by="CampaignText.lang")
     templates: Mapped[list["LetterTemplate"]] = relationship(back_populates="campaign",
                                                              cascade="all, delete-orphan",
                                                              order_by="(LetterTemplate.office_type, LetterTemplate.lang)")
+    call_scripts: Mapped[list["CallScript"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
+                                                            order_by="(CallScript.office_type, CallScript.lang)")
 
     @property
     def office_types(self) -> list[OfficeType]:
@@ -91,6 +101,20 @@ class Campaign(TimestampMixin, db.Model):
     def template(self, office_type: OfficeType | str, lang: str) -> Optional["LetterTemplate"]:
         kind = OfficeType(office_type).value
         by_key = {(t.office_type, t.lang): t for t in self.templates}
+        return by_key.get((kind, lang)) or by_key.get((kind, "en"))
+
+    @property
+    def takes_letters(self) -> bool:
+        return self.mode is not CampaignMode.CALLS
+
+    @property
+    def takes_calls(self) -> bool:
+        return self.mode is not CampaignMode.LETTERS
+
+    def call_script(self, office_type: OfficeType | str, lang: str) -> Optional["CallScript"]:
+        """The script for calling this office type in the supporter's language, falling back to English."""
+        kind = OfficeType(office_type).value
+        by_key = {(t.office_type, t.lang): t for t in self.call_scripts}
         return by_key.get((kind, lang)) or by_key.get((kind, "en"))
 
 
@@ -128,3 +152,18 @@ class LetterTemplate(TimestampMixin, db.Model):
     body: Mapped[str] = mapped_column(Text)
 
     campaign: Mapped[Campaign] = relationship(back_populates="templates")
+
+
+class CallScript(TimestampMixin, db.Model):
+    """What a supporter says when calling one office type, in one language (sandboxed Jinja, as letters)."""
+
+    __tablename__ = "call_scripts"
+    __table_args__ = (UniqueConstraint("campaign_id", "office_type", "lang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    office_type: Mapped[str] = mapped_column(String(32))  # OfficeType value
+    lang: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="call_scripts")

@@ -8,7 +8,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
-from actionkit.campaigns.models import Campaign, CampaignStatus, CampaignText, LetterTemplate, Personalisation
+from actionkit.campaigns.models import Campaign, CampaignMode, CampaignStatus, CampaignText, LetterTemplate, \
+    Personalisation
 from actionkit.db import utcnow
 from actionkit.extensions import db
 from actionkit.officials.models import OfficeType
@@ -72,10 +73,11 @@ class Brief:
     starts_at: dt.datetime | None
     ends_at: dt.datetime | None
     confirm_email: bool = False
+    mode: CampaignMode = CampaignMode.LETTERS
 
 
 _BRIEF = select(Campaign.id, Campaign.slug, Campaign.state, Campaign.status, Campaign.personalisation,
-                Campaign.starts_at, Campaign.ends_at, Campaign.confirm_email).where(Campaign.slug == bindparam("slug"))
+                Campaign.starts_at, Campaign.ends_at, Campaign.confirm_email, Campaign.mode).where(Campaign.slug == bindparam("slug"))
 
 
 def live_brief_or_404(slug: str) -> Brief:

@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
 from actionkit.campaigns import editor
-from actionkit.campaigns.editor import TEMPLATE_KEYS, EditorError, Problem
+from actionkit.campaigns.editor import SCRIPT_KEYS, TEMPLATE_KEYS, EditorError, Problem
 from actionkit.campaigns.forms import CampaignForm
 from actionkit.campaigns.models import Campaign
 from actionkit.delivery import services as delivery_services
@@ -73,7 +73,8 @@ def _submit(form: CampaignForm, campaign: Campaign | None) -> Any:
     valid = form.validate_on_submit()
     draft = form.to_draft()
     if form.preview.data and not form.save.data:
-        keys = [k for k, (kind, _) in TEMPLATE_KEYS.items() if kind.value in draft.target_types] + list(TEMPLATE_KEYS)
+        keys = [k for k, (kind, _) in TEMPLATE_KEYS.items() if kind.value in draft.target_types] + \
+            list(TEMPLATE_KEYS) + list(SCRIPT_KEYS)
         return _page(form, campaign, previews=editor.preview(draft, dict.fromkeys(keys)))
     if not valid:
         general = _show_problems(form, editor.check(draft, campaign), skip_flagged=True)
@@ -179,7 +180,7 @@ def clone(campaign_id: int) -> Any:
 def preview_json() -> Any:
     """One template's preview as JSON (posted with the whole editor form plus key=tpl_<type>_<lang>)."""
     key = request.form.get("key", "")
-    if key not in TEMPLATE_KEYS:
+    if key not in TEMPLATE_KEYS and key not in SCRIPT_KEYS:
         return jsonify({"error": "unknown template"}), 400
     form = CampaignForm()
     form.validate()

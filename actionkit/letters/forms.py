@@ -21,9 +21,10 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField, TelField, \
+    TextAreaField
 from wtforms.i18n import messages_path
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
 from actionkit.bodylimits import BoundedForm
 from actionkit.campaigns.models import Campaign
@@ -235,3 +236,10 @@ class ComposeForm(StepForm):
 
 class ConfirmEmailForm(SupporterForm):
     """The button behind the e-mail check link: only the CSRF token (a GET never confirms)."""
+
+
+class CallReportForm(SupporterForm):
+    """One tap under a call card: which office, and how the call went (the pressed button's value)."""
+
+    office = IntegerField(validators=[InputRequired()])
+    outcome = StringField(validators=[InputRequired(), AnyOf(("talked", "voicemail", "no_answer"))])

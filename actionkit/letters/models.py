@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.sql import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -190,3 +190,24 @@ class Submission(TimestampMixin, db.Model):
     office_ids: Mapped[Optional[list[int]]] = mapped_column(JSON)
 
     action: Mapped[Optional[Action]] = relationship()
+
+
+class CallOutcome(str, enum.Enum):
+    TALKED = "talked"  # talked to staff (or the official)
+    VOICEMAIL = "voicemail"  # left a voicemail
+    NO_ANSWER = "no_answer"  # busy or no answer
+
+
+class CallReport(db.Model):
+    """One call a supporter reported. Deliberately only (campaign, office, outcome, day, language): no supporter,
+    no phone number, no IP, no time of day, so a report cannot be tied to a person or a signature."""
+
+    __tablename__ = "call_reports"
+    __table_args__ = (Index("ix_call_reports_campaign_office", "campaign_id", "office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    outcome: Mapped[CallOutcome] = mapped_column(str_enum(CallOutcome))
+    day: Mapped[dt.date] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(8))

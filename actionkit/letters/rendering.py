@@ -416,3 +416,31 @@ def validate_template(subject: str, body: str) -> list[TemplateProblem]:
                 if exc.problem not in problems:
                     problems.append(exc.problem)
     return problems
+
+
+MAX_SCRIPT_OUTPUT = 4000  # a call script is read aloud in a minute or two
+
+
+def render_script(body: str, context: Mapping[str, Any]) -> str:
+    """A call script (the letters' sandbox and merge fields); raises RenderError(problem) with line and reason."""
+    compiled = _compile(body or "", "script")
+    if isinstance(compiled, tuple):
+        raise RenderError(compiled[0])
+    return clean_body(_run(compiled, context, "script", MAX_SCRIPT_OUTPUT))
+
+
+def validate_script(body: str) -> list[TemplateProblem]:
+    """Every problem that would stop this call script from rendering; [] means it is safe to save."""
+    if not (body or "").strip():
+        return [TemplateProblem("script", None, "is empty")]
+    compiled = _compile(body, "script")
+    if isinstance(compiled, tuple):
+        return list(compiled)
+    problems: list[TemplateProblem] = []
+    for context in sample_contexts():
+        try:
+            _run(compiled, context, "script", MAX_SCRIPT_OUTPUT)
+        except RenderError as exc:
+            if exc.problem not in problems:
+                problems.append(exc.problem)
+    return problems

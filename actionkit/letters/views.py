@@ -21,18 +21,19 @@ from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from actionkit.campaigns import services as campaigns
-from actionkit.campaigns.models import Campaign, Personalisation
+from actionkit.campaigns.models import Campaign, CampaignMode, Personalisation
 from actionkit.db import utcnow
 from actionkit.delivery import services as delivery_services
 from actionkit.delivery.models import Channel
 from actionkit.extensions import db, limiter
 from actionkit.i18n import choose_request_language
 from actionkit.campaigns import sources
-from actionkit.letters import guards, labels, services, tasks
+from actionkit.letters import calls, guards, labels, services, tasks
 from actionkit.letters.confirmation import public_url
-from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, STATE_MAX_CHARS, ComposeForm, ConfirmEmailForm, \
-    ExpiredState, StepForm, paragraph_fits, seal, seal_paragraph, signup_form, unseal, unseal_paragraph
-from actionkit.letters.models import SubmissionStatus
+from actionkit.letters.forms import STATE_MAX_AGE_SECONDS, STATE_MAX_CHARS, CallReportForm, ComposeForm, \
+    ConfirmEmailForm, ExpiredState, StepForm, paragraph_fits, seal, seal_paragraph, signup_form, unseal, \
+    unseal_paragraph
+from actionkit.letters.models import CallOutcome, SubmissionStatus
 from actionkit.letters.services import ChoiceError, Choices, Plan, Signer
 from actionkit.officials.matching import AddressError
 from actionkit.officials.models import DivisionType
@@ -244,6 +245,8 @@ def _sealed(campaign: Campaign, signer: Signer, plan: Plan, letters: list[int] |
 def _next_step(campaign: Campaign, signer: Signer, plan: Plan) -> tuple[str, int]:
     if plan.needs_confirmation:
         return _confirm_page(campaign, signer, plan)
+    if campaign.mode is CampaignMode.CALLS:
+        return _call_page(campaign, signer, plan)
     return _compose_page(campaign, signer, plan)
 
 
@@ -262,11 +265,17 @@ def _to_step(campaign: Campaign, signer: Signer, plan: Plan) -> Any:
     state = _sealed(campaign, signer, plan)
     if len(state) > MAX_STEP_COOKIE:
         return _next_step(campaign, signer, plan)
-    endpoint = "letters.officials" if plan.needs_confirmation else "letters.letters_page"
+    endpoint = ("letters.officials" if plan.needs_confirmation else
+                "letters.call_page" if campaign.mode is CampaignMode.CALLS else "letters.letters_page")
     resp = redirect(url_for(endpoint, slug=campaign.slug, lang=lang()), 303)
-    resp.set_cookie(STEP_COOKIE, state, max_age=STATE_MAX_AGE_SECONDS, path=_step_path(campaign),
-                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+    _set_step_cookie(resp, campaign, state)
     return resp
+
+
+def _set_step_cookie(resp: Any, campaign: Campaign | campaigns.Brief, state: str) -> None:
+    resp.set_cookie(STEP_COOKIE, state, max_age=STATE_MAX_AGE_SECONDS,
+                    path=url_for("letters.campaign", slug=campaign.slug),
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
 
 
 # A paragraph the supporter chose on another page to add to their letters (the story form's "also add my story to
@@ -297,10 +306,17 @@ def _offered_paragraph(campaign: Campaign) -> str | None:
     return unseal_paragraph(request.cookies.get(PARAGRAPH_COOKIE), campaign.id)
 
 
-def _step_state(campaign: Campaign) -> tuple[Signer, Plan] | None:
+def _step_data(campaign: Campaign) -> dict[str, Any] | None:
     try:
-        data = unseal(request.cookies.get(STEP_COOKIE), campaign.id)
+        return unseal(request.cookies.get(STEP_COOKIE), campaign.id)
     except ExpiredState:
+        return None
+
+
+def _step_state(campaign: Campaign) -> tuple[Signer, Plan] | None:
+    """The journey's state before the signature (after it, only the call page reads what is left)."""
+    data = _step_data(campaign)
+    if data is None or data.get("signed"):
         return None
     return Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
 
@@ -427,6 +443,8 @@ def sign(slug: str) -> Any:
     brief = campaigns.live_brief_or_404(slug)
     if guards.cross_origin() or guards.honeypot_filled():
         return _guard(campaigns.live_or_404(slug))
+    if brief.mode is CampaignMode.CALLS:  # a calls-only campaign sends no letters
+        return redirect(url_for("letters.call_page", slug=slug, lang=lang()), 303)
     form = ComposeForm()
     valid = form.validate_on_submit()
     try:
@@ -459,7 +477,10 @@ def sign(slug: str) -> Any:
         tasks.publish(tasks.process_submission, accepted.submission_id)
     log.info("submission %s accepted", accepted.submission_id)
     resp = redirect(url_for("letters.thanks", slug=brief.slug, token=accepted.token, lang=lang()), 303)
-    resp.delete_cookie(STEP_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
+    if brief.mode is CampaignMode.BOTH:  # the receipt offers the call page: keep only what its scripts need
+        _set_step_cookie(resp, brief, seal(_call_state(brief.id, signer, plan)))
+    else:
+        resp.delete_cookie(STEP_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
     resp.delete_cookie(PARAGRAPH_COOKIE, path=url_for("letters.campaign", slug=brief.slug))
     return resp
 
@@ -597,3 +618,71 @@ def confirm_email(slug: str, token: str) -> Any:
         tasks.publish(tasks.process_submission, confirmed.id)
         log.info("submission %s confirmed by e-mail", confirmed.id)
     return redirect(url_for("letters.thanks", slug=slug, token=token, lang=lang()), 303)
+
+
+# --- calls: instead of letters, or as well ------------------------------------------------------------------------
+
+def _call_state(campaign_id: int, signer: Signer, plan: Plan, called: list[int] | None = None) -> dict[str, Any]:
+    """What the call page needs after a signature: the plan and the names its scripts use (no e-mail, street,
+    ZIP or phone), and the offices already reported from this browser."""
+    kept = Signer(first_name=signer.first_name, last_name=signer.last_name, email="", street="", city=signer.city,
+                  state=signer.state, zip="", language=signer.language)
+    return {"campaign": campaign_id, "signer": kept.to_dict(), "plan": plan.to_dict(), "signed": True,
+            "called": called or []}
+
+
+def _call_page(campaign: Campaign, signer: Signer, plan: Plan, called: list[int] | None = None,
+               error: str | None = None, status: int = 200) -> tuple[str, int]:
+    cards = calls.call_cards(campaign, plan, first_name=signer.first_name, last_name=signer.last_name,
+                             city=signer.city, lang=lang())
+    return _page("letters/call.html", status, campaign=campaign, plan=plan, cards=cards, form=CallReportForm(),
+                 called=set(called or []), error=error, Outcome=CallOutcome,
+                 agreement=services.agreement_for(services.county_of(plan)),
+                 reported=request.args.get("reported", type=int))
+
+
+@bp.get("/act/<slug>/call")
+def call_page(slug: str) -> Any:
+    """One card per official: the number to dial, the script, and one tap to report how the call went."""
+    campaign = campaigns.live_or_404(slug)
+    data = _step_data(campaign)
+    if not campaign.takes_calls or data is None:
+        return redirect(url_for("letters.campaign", slug=slug, lang=lang()), 303)
+    plan = Plan.from_dict(data["plan"])
+    if plan.needs_confirmation:
+        return redirect(url_for("letters.officials", slug=slug, lang=lang()), 303)
+    return _call_page(campaign, Signer.from_dict(data["signer"]), plan, data.get("called"))
+
+
+@bp.post("/act/<slug>/call/report")
+@limiter.limit(guards.public_rate_limit)
+def report_call(slug: str) -> Any:
+    """Count one call's outcome: only (campaign, office, outcome, day, language) is stored."""
+    campaign = campaigns.live_or_404(slug)
+    if (refused := _guard(campaign)) is not None:
+        return refused
+    data = _step_data(campaign)
+    if not campaign.takes_calls or data is None:
+        return _expired(campaign)
+    signer, plan = Signer.from_dict(data["signer"]), Plan.from_dict(data["plan"])
+    called = [int(i) for i in data.get("called") or []]
+    form = CallReportForm()
+    if not form.validate_on_submit():
+        return _call_page(campaign, signer, plan, called, error=_("Choose how your call went."), status=422)
+    office_id = form.office.data
+    if office_id in called:
+        return redirect(url_for("letters.call_page", slug=slug, lang=lang(), reported=office_id,
+                                _anchor=f"card-{office_id}"), 303)
+    callable_ids = [t.office.id for t in services.targets(campaign, plan)]
+    try:
+        calls.record_call(campaign, office_id, form.outcome.data, lang(), callable_ids)
+    except calls.CallError:
+        db.session.rollback()
+        return _call_page(campaign, signer, plan, called, error=_("That call could not be counted. Please use the "
+                                                                   "buttons under the official you called."),
+                          status=422)
+    db.session.commit()
+    resp = redirect(url_for("letters.call_page", slug=slug, lang=lang(), reported=office_id,
+                            _anchor=f"card-{office_id}"), 303)
+    _set_step_cookie(resp, campaign, seal({**data, "called": [*called, office_id]}))
+    return resp

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from actionkit.campaigns.models import Campaign
 from actionkit.extensions import db
+from actionkit.letters import calls as call_reports
 from actionkit.officials import responses
 from actionkit.officials.models import (
     Agreement287g, AgreementStatus, Division, Office, OfficeType, Official, OfficialResponse,
@@ -126,9 +127,9 @@ def load(campaign: Campaign) -> Progress:
 
 
 def calls_by_office(campaign: Campaign) -> dict[int, int]:
-    """Office id -> calls supporters made to it for this campaign. The hook for the call page's rollup: there
-    are no call records yet, so no office has any (and the page shows no calls column)."""
-    return {}
+    """Office id -> calls supporters reported to it for this campaign (every outcome); {} while there are none
+    (the page then shows no calls column)."""
+    return call_reports.calls_by_office(campaign.id)
 
 
 def _offices(campaign: Campaign, letters: dict[int, int]) -> list[OfficeRow]:
@@ -136,7 +137,8 @@ def _offices(campaign: Campaign, letters: dict[int, int]) -> list[OfficeRow]:
     campaign to sheriffs, every sheriff of its state (the public record covers those not written to yet)."""
     types = [OfficeType(t) for t in (campaign.target_types or []) if t in {x.value for x in OfficeType}]
     latest = responses.latest_for()
-    wanted = set(letters) | set(latest)
+    calls = calls_by_office(campaign)
+    wanted = set(letters) | set(latest) | set(calls)  # a calls-only campaign's offices have calls, no letters
     clauses: list[Any] = [Office.id.in_(wanted)] if wanted else []
     if OfficeType.SHERIFF in types:
         clauses.append(sa.and_(Office.type == OfficeType.SHERIFF, Division.state == campaign.state))
@@ -152,7 +154,6 @@ def _offices(campaign: Campaign, letters: dict[int, int]) -> list[OfficeRow]:
     holders = dict(db.session.execute(
         sa.select(Official.office_id, Official.name).where(Official.office_id.in_(ids), Official.left_on.is_(None))
         .order_by(Official.id)).all()) if ids else {}
-    calls = calls_by_office(campaign)
     out = [OfficeRow(r.id, r.title, r.type.value, holders.get(r.id),
                      r.division_id if r.type is OfficeType.SHERIFF else None,
                      _exact(letters.get(r.id, 0)), latest.get(r.id),

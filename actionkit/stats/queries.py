@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from actionkit.campaigns.models import Campaign
 from actionkit.delivery.models import Channel, Delivery, DeliveryStatus
 from actionkit.extensions import db
-from actionkit.letters.models import Action, Letter, Submission, SubmissionStatus
+from actionkit.letters.models import Action, CallOutcome, CallReport, Letter, Submission, SubmissionStatus
 from actionkit.officials.models import Boundary, Division, DivisionType, Office, OfficeType, Official
 from actionkit.stats.models import (
     ALL_COUNTIES, DAY, MONTH, NO_COUNTY, NO_DELIVERY, ActionRollup, DeliveryRollup, OfficeRollup, RollupState,
@@ -725,3 +725,76 @@ def email_checks(campaign_ids: list[int]) -> list[Row]:
         ("confirmed", "Confirmed (letters released)", confirmed),
         ("waiting", "Unconfirmed, waiting for the link", waiting),
         ("expired", "Unconfirmed, expired and erased", expired))]
+
+
+CALL_OUTCOMES = {"talked": "Talked to staff", "voicemail": "Left a voicemail", "no_answer": "Busy or no answer"}
+
+
+@dataclass
+class CallStats:
+    """Calls supporters reported: per office type and per office (target), each split by outcome."""
+
+    total: Cell
+    outcomes: list[Row]  # outcome totals
+    by_type: list[Row]  # extra["outcomes"]: outcome -> Cell
+    by_office: list[Row]  # extra["outcomes"], extra["office_type"]
+
+
+def _cell(n: int) -> Cell:
+    return Cell(n, n, n)  # one report is one call by one person: the usual small-cell rule applies
+
+
+def calls(campaign_ids: list[int], filters: Filters) -> CallStats:
+    """The call reports of these campaigns (date range and office type filters; reports carry no county), with
+    every figure under the same suppression as the rest of the page: outcomes add up to each office's and type's
+    calls, offices to their type's, types to the total, so no "<5" can be recovered by subtraction."""
+    where: list[Any] = [CallReport.campaign_id.in_(campaign_ids)]
+    if filters.date_from:
+        where.append(CallReport.day >= filters.date_from)
+    if filters.date_to:
+        where.append(CallReport.day <= filters.date_to)
+    if filters.office_type:
+        where.append(Office.type == filters.office_type)
+    rows = db.session.execute(
+        sa.select(Office.id, Office.title, Office.type, CallReport.outcome, sa.func.count())
+        .join(Office, Office.id == CallReport.office_id).where(*where)
+        .group_by(Office.id, Office.title, Office.type, CallReport.outcome)).all()
+    counts: dict[tuple[int, str], int] = {}
+    offices: dict[int, tuple[str, str]] = {}
+    for office_id, title, kind, outcome, n in rows:
+        offices[office_id] = (title, OfficeType(kind).value)
+        counts[(office_id, CallOutcome(outcome).value)] = int(n)
+    keys = list(CALL_OUTCOMES)
+
+    def split(ids: Iterable[int]) -> dict[str, Cell]:
+        return {o: _cell(sum(counts.get((i, o), 0) for i in ids)) for o in keys}
+
+    by_office = []
+    for office_id, (title, kind) in sorted(offices.items(), key=lambda kv: (kv[1][1], kv[1][0])):
+        parts = split([office_id])
+        by_office.append(Row(office_id, title, _cell(sum(c.value for c in parts.values())),
+                             {"outcomes": parts, "office_type": kind}))
+    types = sorted({kind for _, kind in offices.values()}, key=lambda k: [t.value for t in OfficeType].index(k))
+    by_type = []
+    for kind in types:
+        parts = split([i for i, (_, k) in offices.items() if k == kind])
+        by_type.append(Row(kind, _office_label(kind), _cell(sum(c.value for c in parts.values())),
+                           {"outcomes": parts}))
+    outcome_rows = [Row(o, CALL_OUTCOMES[o], _cell(sum(counts.get((i, o), 0) for i in offices))) for o in keys]
+    total = _cell(sum(counts.values()))
+    lines: list[Line] = [([r.cell for r in outcome_rows], total), ([r.cell for r in by_type], total)]
+    for row in by_type:
+        lines.append((list(row.extra["outcomes"].values()), row.cell))
+        members = [r for r in by_office if r.extra["office_type"] == row.key]
+        lines.append(([r.cell for r in members], row.cell))
+        for o in keys:
+            lines.append(([r.extra["outcomes"][o] for r in members], row.extra["outcomes"][o]))
+    for o in keys:
+        lines.append(([r.extra["outcomes"][o] for r in by_type], next(r.cell for r in outcome_rows if r.key == o)))
+    for row in by_office:
+        lines.append((list(row.extra["outcomes"].values()), row.cell))
+    protect(lines)
+    # An office or type is a row only because someone called it: listed only when its figure may be shown (it
+    # stays in the lines above, so the totals cannot give it away).
+    return CallStats(total, outcome_rows, [r for r in by_type if not r.cell.suppressed],
+                     [r for r in by_office if not r.cell.suppressed])

@@ -47,6 +47,8 @@ def _render(campaigns: list[Campaign], *, single: bool) -> tuple[str, int]:
         checks = queries.email_checks([campaign.id])
         if campaign.confirm_email or any(row.cell.value for row in checks):
             context["email_checks"] = checks
+    if stats is not None and any(c.takes_calls for c in campaigns):  # calls reported from the call page
+        context["calls"] = queries.calls([c.id for c in campaigns], form.filters())
     return render_template("stats/page.html", stats=stats, charts=_charts(stats) if stats else {}, **context), 200
 
 

@@ -497,3 +497,33 @@ def test_the_office_type_filter_knows_the_new_target_types(client, login, world)
     for value, label in (("governor", "Governor"), ("attorney_general", "Attorney general"),
                          ("police_chief", "City police chiefs"), ("fixed_target", "Fixed targets")):
         assert f'value="{value}"' in html and label in html
+
+
+def test_calls_by_type_office_and_outcome_with_suppression(client, login, own_world):  # type: ignore[no-untyped-def]
+    from actionkit.campaigns.models import CampaignMode
+    from actionkit.letters.models import CallOutcome, CallReport
+
+    own_world.alpha.mode = CampaignMode.BOTH
+    adams, carroll = own_world.sheriffs["Adams"], own_world.sheriffs["Carroll"]
+    for office, outcome, n, day in ((adams, CallOutcome.TALKED, 6, "2026-11-02"), (adams, CallOutcome.VOICEMAIL, 5, "2026-11-03"),
+                                    (adams, CallOutcome.NO_ANSWER, 2, "2026-11-03"),
+                                    (carroll, CallOutcome.TALKED, 3, "2026-11-03"),
+                                    (own_world.us_senator, CallOutcome.TALKED, 7, "2026-11-03")):
+        db.session.add_all([CallReport(campaign_id=own_world.alpha.id, office_id=office.id, outcome=outcome,
+                                       day=dt.date.fromisoformat(day), lang="es") for _ in range(n)])
+    db.session.commit()
+    login(Role.VIEWER)
+    page = read_page(client.get("/staff/stats/alpha").get_data(as_text=True))
+    by_type = {r[0]: r[1:] for r in page.tables["table-calls-by-type"][1:]}
+    # Sheriffs (Adams and Carroll): 9 talked, 5 voicemails, 2 no answer, 16 calls. The 2 is suppressed, so one
+    # more figure of the row is hidden: 16 - 9 - 5 would give it away.
+    assert by_type["Sheriffs"] == ["9", "hidden", "<5", "16"]
+    assert by_type["U.S. senators"] == ["7", "<5", "<5", "7"]
+    by_office = {r[0]: r[1:] for r in page.tables["table-calls-by-office"][1:]}
+    # Adams: 6 talked, 5 voicemails, 2 no answer, 13 calls: the 2 is suppressed and the 6 and 13 hidden, else
+    # 13 - 6 - 5, or the sheriffs' 16 less Carroll's, would give it away.
+    assert by_office["Sheriff of Adams County"] == ["hidden", "5", "<5", "hidden"]
+    assert not any(k.startswith("Sheriff of Carroll") for k in by_office)  # 3 calls: not listed as a row
+    # The date filter applies to calls too.
+    later = read_page(client.get("/staff/stats/alpha?from=2026-11-03").get_data(as_text=True))
+    assert {r[0]: r[1:] for r in later.tables["table-calls-by-type"][1:]}["Sheriffs"][0] == "<5"

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 
 from actionkit.campaigns.models import CampaignStatus
 from actionkit.extensions import db
+from actionkit.letters.models import CallOutcome, CallReport
 from actionkit.officials import responses
+from actionkit.stats import progress
 from actionkit.officials.models import Agreement287g, AgreementStatus, Position
 from tests.stats.conftest import load_county_boundaries, read_page, table_dict
 
@@ -135,6 +137,21 @@ def test_calls_column_appears_only_with_call_records_and_is_suppressed(client, o
     adams = next(r for k, r in rows.items() if k.startswith("Sheriff Adams"))
     carroll = next(r for k, r in rows.items() if k.startswith("Sheriff Carroll"))
     assert adams[2] == "9" and carroll[2] == "<5"
+def test_calls_column_counts_reported_calls_with_small_cells_suppressed(client, own_world):  # type: ignore[no-untyped-def]
+    adams, carroll = own_world.sheriffs["Adams"], own_world.sheriffs["Carroll"]
+    for office, outcome, n in ((adams, CallOutcome.TALKED, 4), (adams, CallOutcome.VOICEMAIL, 3),
+                               (carroll, CallOutcome.NO_ANSWER, 2)):
+        db.session.add_all([CallReport(campaign_id=own_world.alpha.id, office_id=office.id, outcome=outcome,
+                                       day=dt.date(2026, 11, 2), lang="en") for _ in range(n)])
+    db.session.commit()
+    assert progress.calls_by_office(own_world.alpha) == {adams.id: 7, carroll.id: 2}
+    page = read_page(client.get("/act/alpha/progress").get_data(as_text=True))
+    rows = {r[0].split("\n")[0]: r for r in page.tables["officials-table"]}
+    assert page.tables["officials-table"][0][2] == "Calls"
+    assert next(r for k, r in rows.items() if k.startswith("Sheriff Adams"))[2] == "7"
+    assert next(r for k, r in rows.items() if k.startswith("Sheriff Carroll"))[2] == "<5"
+
+
 def test_fixed_targets_appear_with_their_response(client, own_world):  # type: ignore[no-untyped-def]
     """A fixed target sits on the country division, not the campaign's state: it is still on the public page."""
     from actionkit.officials import admin

@@ -27,11 +27,13 @@
       box.appendChild(list);
       return;
     }
-    var subject = el("p", "preview-subject");
-    subject.appendChild(el("span", "label", "Subject:"));
-    subject.appendChild(document.createTextNode(" "));
-    subject.appendChild(el("span", "value", data.subject));
-    box.appendChild(subject);
+    if (data.subject) {  /* call scripts have no subject */
+      var subject = el("p", "preview-subject");
+      subject.appendChild(el("span", "label", "Subject:"));
+      subject.appendChild(document.createTextNode(" "));
+      subject.appendChild(el("span", "value", data.subject));
+      box.appendChild(subject);
+    }
     box.appendChild(el("pre", "letter-text preview-body", data.body));
   }
 
