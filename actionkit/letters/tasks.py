@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from celery import shared_task
 from flask import current_app
@@ -128,27 +128,25 @@ def send_email_check(self, submission_id: int) -> bool:  # type: ignore[no-untyp
     return outcome is True
 
 
+def _mail_once(task, send: Callable[[int], bool], action_id: int, what: str) -> bool:  # type: ignore[no-untyped-def]
+    """Send one e-mail about an action and commit; a transient mail failure retries the task with backoff."""
+    try:
+        sent = send(int(action_id))
+    except confirmation.TryLater as exc:
+        db.session.rollback()
+        log.warning("%s for action %s not sent yet (%s); retrying", what, action_id, exc)
+        raise task.retry(countdown=min(3600, 60 * 2 ** task.request.retries)) from None
+    db.session.commit()
+    return sent
+
+
 @shared_task(name="letters.send_repeat_notice", bind=True, ignore_result=True, max_retries=8)
 def send_repeat_notice(self, action_id: int) -> bool:  # type: ignore[no-untyped-def]
     """Tell an address's owner that it was used to sign again (nothing sent twice), with a fresh status link."""
-    try:
-        sent = confirmation.send_repeat_notice(int(action_id))
-    except confirmation.TryLater as exc:
-        db.session.rollback()
-        log.warning("repeat notice for action %s not sent yet (%s); retrying", action_id, exc)
-        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
-    db.session.commit()
-    return sent
+    return _mail_once(self, confirmation.send_repeat_notice, action_id, "repeat notice")
 
 
 @shared_task(name="letters.send_confirmation", bind=True, ignore_result=True, max_retries=8)
 def send_confirmation(self, action_id: int) -> bool:  # type: ignore[no-untyped-def]
     """E-mail the supporter their links once; a transient mail failure retries with backoff."""
-    try:
-        sent = confirmation.send_confirmation(int(action_id))
-    except confirmation.TryLater as exc:
-        db.session.rollback()
-        log.warning("confirmation for action %s not sent yet (%s); retrying", action_id, exc)
-        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries)) from None
-    db.session.commit()
-    return sent
+    return _mail_once(self, confirmation.send_confirmation, action_id, "confirmation")

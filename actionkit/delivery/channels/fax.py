@@ -25,7 +25,7 @@ FAX_EVENTS = {"fax.delivered": "delivered", "fax.failed": "failed"}
 
 
 def e164(number: Optional[str]) -> Optional[str]:
-    """A US fax number as +1XXXXXXXXXX, or None when it is not one."""
+    """A US fax number in E.164 form (+1 and ten digits), or None when it is not one."""
     digits = re.sub(r"\D", "", number or "")
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
